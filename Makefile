@@ -1,0 +1,124 @@
+# corun — build, test, install.  `make help` lists the targets.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       ?= cc
+PKG      ?= pkg-config
+DEPS_PKGS = libuv libcjson
+DEBS      = libuv1-dev libcjson-dev libcmocka-dev pkg-config
+
+SOVERSION = 0
+VERSION   = 0.1.0
+
+WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+       -Wvla -Wformat=2 -Wno-format-nonliteral
+ifdef CI
+WARN += -Werror
+endif
+ifdef WERROR
+WARN += -Werror
+endif
+
+OPT ?= -O2 -g
+ifdef SANITIZE
+OPT = -O1 -g -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all
+endif
+
+DEP_CFLAGS := $(shell $(PKG) --cflags $(DEPS_PKGS) 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG) --libs $(DEPS_PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell $(PKG) --libs cmocka 2>/dev/null)
+
+CFLAGS ?=
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(DEP_CFLAGS)
+LDFLAGS ?=
+LIB_CFLAGS = -fPIC -fvisibility=hidden
+
+LIB_SRC = src/error.c src/duration.c src/load.c src/plan.c src/sched.c \
+          src/proc.c src/run.c src/report.c
+CLI_SRC = src/cli/main.c src/cli/output.c src/cli/files.c
+
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+TESTS = test_duration test_load test_plan test_sched test_run test_cli
+TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
+HELPER = $(BUILD)/tests/helper
+
+all: corun $(BUILD)/libcorun.a $(BUILD)/libcorun.so
+
+corun: $(BUILD)/corun
+	cp $< $@
+
+$(BUILD)/corun: $(CLI_OBJ) $(BUILD)/libcorun.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libcorun.a $(DEP_LIBS) $(LDFLAGS)
+
+$(BUILD)/libcorun.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libcorun.so: $(LIB_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libcorun.so.$(SOVERSION) -o $@ $^ $(DEP_LIBS) $(LDFLAGS)
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(HELPER): $(BUILD)/tests/helper.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/test_%.o $(BUILD)/tests/testutil.o $(BUILD)/libcorun.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/tests/testutil.o $(BUILD)/libcorun.a $(DEP_LIBS) $(CMOCKA_LIBS) $(LDFLAGS)
+
+# Each suite runs with the built binary and helper named in its environment.
+check test: all $(TEST_BINS) $(HELPER)
+	@fail=0; for t in $(TESTS); do \
+	  echo "== $$t"; \
+	  CORUN_BIN=$(CURDIR)/$(BUILD)/corun CORUN_HELPER=$(CURDIR)/$(HELPER) \
+	  CORUN_SRC=$(CURDIR) $(TEST_WRAP) $(BUILD)/tests/$$t || fail=1; \
+	done; exit $$fail
+
+deps:
+	@if $(PKG) --exists $(DEPS_PKGS) cmocka 2>/dev/null; then \
+	  echo "deps: libuv, libcjson and cmocka found"; \
+	else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS); \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/corun $(DESTDIR)$(PREFIX)/bin/corun
+	install -m 644 $(BUILD)/libcorun.a $(DESTDIR)$(PREFIX)/lib/libcorun.a
+	install -m 755 $(BUILD)/libcorun.so $(DESTDIR)$(PREFIX)/lib/libcorun.so.$(VERSION)
+	ln -sf libcorun.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorun.so.$(SOVERSION)
+	ln -sf libcorun.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libcorun.so
+	install -m 644 include/corun.h $(DESTDIR)$(PREFIX)/include/corun.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' corun.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/corun.pc
+
+clean:
+	rm -rf $(BUILD) corun
+
+help:
+	@echo "make [all]   build corun, libcorun.a, libcorun.so into $(BUILD)/"
+	@echo "make deps    install libuv, cJSON and cmocka from Debian when missing"
+	@echo "make test    build and run the cmocka suites (SANITIZE=address,undefined for sanitizers)"
+	@echo "make install PREFIX=/usr/local DESTDIR="
+	@echo "make clean"
+
+.PHONY: all check test deps install clean help
+
+# Benchmarks and fuzzing keep their rules beside their sources.
+-include tests/bench/bench.mk
+-include tests/fuzz/fuzz.mk
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
