@@ -1,0 +1,616 @@
+/*
+ * The plan: jobs as plain C descriptions, their names, pools and needs,
+ * checked and resolved into a graph with a topological order.
+ * Everything here is O(jobs + edges).
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LABEL(p) ((p)->label ? (p)->label : "plan")
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++)
+    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+bool corun__name_valid(const char *name) {
+  size_t n = 0;
+  for (const char *c = name; *c; c++, n++) {
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || strchr("_.:/@+-", *c) != NULL))
+      return false;
+  }
+  return n >= 1 && n <= CORUN_NAME_MAX;
+}
+
+int corun_plan_new(corun_plan_t **out, const char *label,
+                   const char *base_dir) {
+  *out = NULL;
+  corun_plan_t *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return UV_ENOMEM;
+  p->label = corun__strdup(label ? label : "plan");
+  p->base_dir = base_dir ? corun__strdup(base_dir) : NULL;
+  if (p->label == NULL || (base_dir && p->base_dir == NULL)) {
+    corun_plan_free(p);
+    return UV_ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+static void free_strv(const char *const *v) {
+  if (v == NULL)
+    return;
+  for (size_t i = 0; v[i]; i++)
+    free((char *)v[i]);
+  free((void *)v);
+}
+
+static void job_free(corun__job_t *j) {
+  free((char *)j->d.name);
+  free_strv(j->d.argv);
+  free((char *)j->d.shell);
+  free((char *)j->d.cwd);
+  free_strv(j->d.env);
+  free_strv(j->d.needs);
+  free((char *)j->d.pool);
+  free((char *)j->d.stdin_text);
+  free(j->need_idx);
+}
+
+void corun_plan_free(corun_plan_t *p) {
+  if (p == NULL)
+    return;
+  for (size_t i = 0; i < p->n_jobs; i++)
+    job_free(&p->jobs[i]);
+  free(p->jobs);
+  for (size_t i = 0; i < p->n_pools; i++)
+    free(p->pool_names[i]);
+  free(p->pool_names);
+  free(p->pool_slots);
+  free(p->label);
+  free(p->base_dir);
+  free(p->halt);
+  free(p->order);
+  free(p->dep_off);
+  free(p->dep_idx);
+  free(p->selected);
+  free(p->hash);
+  free(p);
+}
+
+/* Copy a NULL-terminated string vector; *n gets its length. */
+static int copy_strv(const char *const *v, const char *const **out,
+                     size_t *n) {
+  *out = NULL;
+  if (n)
+    *n = 0;
+  if (v == NULL)
+    return 0;
+  size_t k = 0;
+  while (v[k])
+    k++;
+  char **c = calloc(k + 1, sizeof *c);
+  if (c == NULL)
+    return UV_ENOMEM;
+  for (size_t i = 0; i < k; i++) {
+    if ((c[i] = strdup(v[i])) == NULL) {
+      free_strv((const char *const *)c);
+      return UV_ENOMEM;
+    }
+  }
+  *out = (const char *const *)c;
+  if (n)
+    *n = k;
+  return 0;
+}
+
+/* The hash maps names to index+1; it is rebuilt when it gets half full. */
+static int hash_find(const corun_plan_t *p, const char *name, size_t *idx) {
+  if (p->hash_cap == 0)
+    return 0;
+  size_t mask = p->hash_cap - 1;
+  for (size_t h = hash_str(name) & mask;; h = (h + 1) & mask) {
+    size_t v = p->hash[h];
+    if (v == 0)
+      return 0;
+    if (strcmp(p->jobs[v - 1].d.name, name) == 0) {
+      *idx = v - 1;
+      return 1;
+    }
+  }
+}
+
+static void hash_put(corun_plan_t *p, size_t idx) {
+  size_t mask = p->hash_cap - 1;
+  size_t h = hash_str(p->jobs[idx].d.name) & mask;
+  while (p->hash[h] != 0)
+    h = (h + 1) & mask;
+  p->hash[h] = idx + 1;
+}
+
+static int hash_reserve(corun_plan_t *p, size_t n) {
+  if (n * 2 <= p->hash_cap)
+    return 0;
+  size_t cap = p->hash_cap ? p->hash_cap : 64;
+  while (n * 2 > cap)
+    cap *= 2;
+  size_t *h = calloc(cap, sizeof *h);
+  if (h == NULL)
+    return UV_ENOMEM;
+  free(p->hash);
+  p->hash = h;
+  p->hash_cap = cap;
+  for (size_t i = 0; i < p->n_jobs; i++)
+    hash_put(p, i);
+  return 0;
+}
+
+int corun_plan_find(const corun_plan_t *p, const char *name, size_t *index) {
+  size_t i;
+  if (name == NULL || !hash_find(p, name, &i))
+    return CORUN_ENOJOB;
+  if (index)
+    *index = i;
+  return 0;
+}
+
+static bool duration_ok(double v) { return isfinite(v) && v >= 0 && v <= 1e9; }
+
+static char *resolve_cwd(const corun_plan_t *p, const char *cwd) {
+  if (cwd == NULL)
+    return NULL;
+  if (cwd[0] == '/' || p->base_dir == NULL)
+    return strdup(cwd);
+  char *s = NULL;
+  if (asprintf(&s, "%s/%s", p->base_dir, cwd) < 0)
+    return NULL;
+  return s;
+}
+
+int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
+                       corun_error_t *err) {
+  if (p->sealed) {
+    corun__err_add(err, CORUN_ESTATE, "%s: jobs cannot be added to a sealed plan",
+                   LABEL(p));
+    return CORUN_ESTATE;
+  }
+  size_t idx = p->n_jobs;
+  int bad = 0;
+#define BAD(...)                                                              \
+  do {                                                                        \
+    corun__err_add(err, CORUN_EINVALID, __VA_ARGS__);                         \
+    bad = 1;                                                                  \
+  } while (0)
+  char defname[32];
+  const char *name = d->name;
+  if (name == NULL) {
+    snprintf(defname, sizeof defname, "job-%zu", idx + 1);
+    name = defname;
+  }
+  size_t other;
+  if (!corun__name_valid(name))
+    BAD("%s: jobs[%zu].name: invalid name \"%.200s\": use 1 to 200 of "
+        "A-Z a-z 0-9 _ . : / @ + -",
+        LABEL(p), idx, name);
+  else if (hash_find(p, name, &other))
+    BAD("%s: jobs[%zu].name: duplicate name \"%s\" (also jobs[%zu])",
+        LABEL(p), idx, name, other);
+  if ((d->argv == NULL) == (d->shell == NULL))
+    BAD("%s: jobs[%zu].cmd: give exactly one of an argv or a shell string",
+        LABEL(p), idx);
+  else if (d->argv && (d->argv[0] == NULL || d->argv[0][0] == '\0'))
+    BAD("%s: jobs[%zu].cmd: expected a non-empty array whose first item "
+        "names a program",
+        LABEL(p), idx);
+  else if (d->shell && d->shell[0] == '\0')
+    BAD("%s: jobs[%zu].cmd: expected a non-empty string", LABEL(p), idx);
+  if (!duration_ok(d->timeout_s))
+    BAD("%s: jobs[%zu].timeout: out of range", LABEL(p), idx);
+  if (!duration_ok(d->kill_grace_s))
+    BAD("%s: jobs[%zu].kill_grace: out of range", LABEL(p), idx);
+  if (!duration_ok(d->retry_delay_s))
+    BAD("%s: jobs[%zu].retry_delay: out of range", LABEL(p), idx);
+  if (d->retries > 1000)
+    BAD("%s: jobs[%zu].retries: expected at most 1000", LABEL(p), idx);
+  if (d->pool && !corun__name_valid(d->pool))
+    BAD("%s: jobs[%zu].pool: invalid pool name", LABEL(p), idx);
+  for (size_t i = 0; d->env && d->env[i]; i++) {
+    const char *e = d->env[i];
+    if (e[0] == '=' || e[0] == '\0')
+      BAD("%s: jobs[%zu].env: empty variable name", LABEL(p), idx);
+  }
+  for (size_t i = 0; d->needs && d->needs[i]; i++)
+    if (!corun__name_valid(d->needs[i]))
+      BAD("%s: jobs[%zu].needs[%zu]: invalid job name \"%.200s\"", LABEL(p),
+          idx, i, d->needs[i]);
+#undef BAD
+  if (bad)
+    return CORUN_EINVALID;
+
+  if (corun__grow(&p->jobs, &p->cap_jobs, idx + 1, sizeof *p->jobs) ||
+      hash_reserve(p, idx + 1))
+    goto nomem;
+  corun__job_t *j = &p->jobs[idx];
+  memset(j, 0, sizeof *j);
+  j->d = *d;
+  j->d.name = NULL;
+  j->d.argv = j->d.env = j->d.needs = NULL;
+  j->d.shell = j->d.cwd = j->d.pool = j->d.stdin_text = NULL;
+  j->pool = -1;
+  if ((j->d.name = strdup(name)) == NULL ||
+      copy_strv(d->argv, &j->d.argv, &j->n_argv) ||
+      copy_strv(d->env, &j->d.env, NULL) ||
+      copy_strv(d->needs, &j->d.needs, &j->n_needs) ||
+      (d->shell && (j->d.shell = strdup(d->shell)) == NULL) ||
+      (d->cwd && (j->d.cwd = resolve_cwd(p, d->cwd)) == NULL) ||
+      (d->pool && (j->d.pool = strdup(d->pool)) == NULL) ||
+      (d->stdin_text && (j->d.stdin_text = strdup(d->stdin_text)) == NULL)) {
+    job_free(j);
+    goto nomem;
+  }
+  if (j->d.kill_grace_s == 0)
+    j->d.kill_grace_s = CORUN_DEFAULT_KILL_GRACE;
+  p->n_jobs++;
+  hash_put(p, idx);
+  return 0;
+nomem:
+  corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
+  return UV_ENOMEM;
+}
+
+int corun_plan_add_pool(corun_plan_t *p, const char *name, unsigned slots,
+                        corun_error_t *err) {
+  if (p->sealed) {
+    corun__err_add(err, CORUN_ESTATE, "%s: pools cannot be added to a sealed plan",
+                   LABEL(p));
+    return CORUN_ESTATE;
+  }
+  if (name == NULL || !corun__name_valid(name)) {
+    corun__err_add(err, CORUN_EINVALID,
+                   "%s: pools: invalid pool name \"%.200s\"", LABEL(p),
+                   name ? name : "");
+    return CORUN_EINVALID;
+  }
+  for (size_t i = 0; i < p->n_pools; i++) {
+    if (strcmp(p->pool_names[i], name) == 0) {
+      corun__err_add(err, CORUN_EINVALID, "%s: pools.%s: duplicate pool",
+                     LABEL(p), name);
+      return CORUN_EINVALID;
+    }
+  }
+  if (slots < 1) {
+    corun__err_add(err, CORUN_EINVALID,
+                   "%s: pools.%s: expected an integer of at least 1",
+                   LABEL(p), name);
+    return CORUN_EINVALID;
+  }
+  size_t cap = p->cap_pools;
+  if (corun__grow(&p->pool_names, &cap, p->n_pools + 1, sizeof(char *)) ||
+      corun__grow(&p->pool_slots, &p->cap_pools, p->n_pools + 1,
+                  sizeof(unsigned)))
+    goto nomem;
+  p->cap_pools = cap < p->cap_pools ? cap : p->cap_pools;
+  if ((p->pool_names[p->n_pools] = strdup(name)) == NULL)
+    goto nomem;
+  p->pool_slots[p->n_pools++] = slots;
+  return 0;
+nomem:
+  corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
+  return UV_ENOMEM;
+}
+
+int corun_plan_set_max_parallel(corun_plan_t *p, unsigned n) {
+  if (p->sealed)
+    return CORUN_ESTATE;
+  p->max_parallel = n;
+  return 0;
+}
+
+int corun_plan_set_halt(corun_plan_t *p, const char *policy,
+                        corun_error_t *err) {
+  corun__halt_t h;
+  if (p->sealed) {
+    corun__err_add(err, CORUN_ESTATE, "%s: the plan is sealed", LABEL(p));
+    return CORUN_ESTATE;
+  }
+  if (policy == NULL || corun__halt_parse(policy, &h) != 0) {
+    corun__err_add(err, CORUN_EINVALID,
+                   "%s: halt: expected \"never\", \"fail-fast\", "
+                   "\"soon,fail=N\", \"now,fail=N\", \"soon,success=N\" or "
+                   "\"now,success=N\"",
+                   LABEL(p));
+    return CORUN_EINVALID;
+  }
+  char *s = strdup(policy);
+  if (s == NULL)
+    return UV_ENOMEM;
+  free(p->halt);
+  p->halt = s;
+  return 0;
+}
+
+/*
+ * Report one cycle through `start`, found by following the first need that
+ * is still on the DFS stack: walk the `via` links recorded by the search.
+ */
+static void report_cycle(corun_plan_t *p, const size_t *stack, size_t depth,
+                         size_t from, corun_error_t *err) {
+  /* stack[k..depth) is the cycle, starting at the job `from`. */
+  size_t k = depth;
+  while (k > 0 && stack[k - 1] != from)
+    k--;
+  if (k > 0)
+    k--;
+  size_t len = 0;
+  for (size_t i = k; i < depth; i++)
+    len += strlen(p->jobs[stack[i]].d.name) + 4;
+  len += strlen(p->jobs[from].d.name) + 1;
+  char *s = malloc(len);
+  if (s == NULL)
+    return;
+  char *w = s;
+  for (size_t i = k; i < depth; i++)
+    w += sprintf(w, "%s -> ", p->jobs[stack[i]].d.name);
+  strcpy(w, p->jobs[from].d.name);
+  corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs: dependency cycle: %s",
+                 LABEL(p), from, s);
+  free(s);
+}
+
+/*
+ * Iterative DFS over needs: colour 0 new, 1 on the stack, 2 done. Every
+ * back edge is a cycle; each is reported once, from the job that closes it.
+ */
+static int find_cycles(corun_plan_t *p, corun_error_t *err) {
+  size_t n = p->n_jobs;
+  unsigned char *colour = calloc(n ? n : 1, 1);
+  size_t *stack = malloc((n ? n : 1) * sizeof *stack);
+  size_t *edge = malloc((n ? n : 1) * sizeof *edge);
+  if (!colour || !stack || !edge) {
+    free(colour);
+    free(stack);
+    free(edge);
+    return UV_ENOMEM;
+  }
+  int found = 0;
+  for (size_t root = 0; root < n; root++) {
+    if (colour[root])
+      continue;
+    size_t depth = 0;
+    stack[depth] = root;
+    edge[depth++] = 0;
+    colour[root] = 1;
+    while (depth > 0) {
+      size_t v = stack[depth - 1];
+      corun__job_t *j = &p->jobs[v];
+      if (edge[depth - 1] < j->n_needs) {
+        size_t w = j->need_idx[edge[depth - 1]++];
+        if (colour[w] == 0) {
+          colour[w] = 1;
+          stack[depth] = w;
+          edge[depth++] = 0;
+        } else if (colour[w] == 1) {
+          report_cycle(p, stack, depth, w, err);
+          found = 1;
+        }
+      } else {
+        colour[v] = 2;
+        depth--;
+      }
+    }
+  }
+  free(colour);
+  free(stack);
+  free(edge);
+  return found ? CORUN_ECYCLE : 0;
+}
+
+/* Min-heap of job indexes: a topological order that keeps file order. */
+static void heap_push(size_t *h, size_t *n, size_t v) {
+  size_t i = (*n)++;
+  while (i > 0 && h[(i - 1) / 2] > v) {
+    h[i] = h[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  h[i] = v;
+}
+
+static size_t heap_pop(size_t *h, size_t *n) {
+  size_t top = h[0], v = h[--(*n)], i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= *n)
+      break;
+    if (c + 1 < *n && h[c + 1] < h[c])
+      c++;
+    if (h[c] >= v)
+      break;
+    h[i] = h[c];
+    i = c;
+  }
+  h[i] = v;
+  return top;
+}
+
+int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
+  if (p->sealed)
+    return 0;
+  size_t n = p->n_jobs;
+  int rc = 0;
+  size_t edges = 0;
+  for (size_t i = 0; i < n; i++) {
+    corun__job_t *j = &p->jobs[i];
+    if (j->d.pool) {
+      for (size_t k = 0; k < p->n_pools; k++)
+        if (strcmp(p->pool_names[k], j->d.pool) == 0)
+          j->pool = (int)k;
+      if (j->pool < 0) {
+        corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].pool: unknown pool \"%s\"",
+                       LABEL(p), i, j->d.pool);
+        rc = CORUN_EINVALID;
+      }
+    }
+    free(j->need_idx);
+    j->need_idx = calloc(j->n_needs ? j->n_needs : 1, sizeof(size_t));
+    if (j->need_idx == NULL)
+      return UV_ENOMEM;
+    for (size_t k = 0; k < j->n_needs; k++) {
+      size_t t;
+      if (!hash_find(p, j->d.needs[k], &t)) {
+        corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].needs[%zu]: unknown job \"%s\"",
+                       LABEL(p), i, k, j->d.needs[k]);
+        rc = CORUN_EINVALID;
+      } else if (t == i) {
+        corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs[%zu]: job \"%s\" needs itself",
+                       LABEL(p), i, k, j->d.name);
+        rc = CORUN_EINVALID;
+      } else {
+        /* A need named twice counts once. */
+        bool dup = false;
+        for (size_t m = 0; m < k && !dup; m++)
+          dup = j->need_idx[m] == t && strcmp(j->d.needs[m], j->d.needs[k]) == 0;
+        if (dup) {
+          corun__err_add(err, CORUN_EINVALID,
+                         "%s: jobs[%zu].needs[%zu]: \"%s\" is named twice", LABEL(p),
+                         i, k, j->d.needs[k]);
+          rc = CORUN_EINVALID;
+        }
+        j->need_idx[k] = t;
+      }
+    }
+    edges += j->n_needs;
+  }
+  if (rc != 0)
+    return rc;
+  if ((rc = find_cycles(p, err)) != 0)
+    return rc;
+
+  /* Dependents in CSR form, and Kahn's algorithm for the order. */
+  p->dep_off = calloc(n + 1, sizeof(size_t));
+  p->dep_idx = malloc((edges ? edges : 1) * sizeof(size_t));
+  p->order = malloc((n ? n : 1) * sizeof(size_t));
+  p->selected = malloc(n ? n : 1);
+  size_t *indeg = calloc(n ? n : 1, sizeof(size_t));
+  size_t *heap = malloc((n ? n : 1) * sizeof(size_t));
+  if (!p->dep_off || !p->dep_idx || !p->order || !p->selected || !indeg ||
+      !heap) {
+    free(indeg);
+    free(heap);
+    corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
+    return UV_ENOMEM;
+  }
+  memset(p->selected, 1, n);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < p->jobs[i].n_needs; k++)
+      p->dep_off[p->jobs[i].need_idx[k] + 1]++;
+  for (size_t i = 0; i < n; i++)
+    p->dep_off[i + 1] += p->dep_off[i];
+  size_t *fill = indeg; /* reuse as a cursor, then as in-degrees */
+  for (size_t i = 0; i < n; i++)
+    fill[i] = p->dep_off[i];
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < p->jobs[i].n_needs; k++)
+      p->dep_idx[fill[p->jobs[i].need_idx[k]]++] = i;
+  size_t hn = 0, on = 0;
+  for (size_t i = 0; i < n; i++) {
+    indeg[i] = p->jobs[i].n_needs;
+    if (indeg[i] == 0)
+      heap_push(heap, &hn, i);
+  }
+  while (hn > 0) {
+    size_t v = heap_pop(heap, &hn);
+    p->order[on++] = v;
+    for (size_t e = p->dep_off[v]; e < p->dep_off[v + 1]; e++)
+      if (--indeg[p->dep_idx[e]] == 0)
+        heap_push(heap, &hn, p->dep_idx[e]);
+  }
+  free(indeg);
+  free(heap);
+  p->sealed = true;
+  return 0;
+}
+
+int corun_plan_select(corun_plan_t *p, const char *const *names, size_t n,
+                      corun_error_t *err) {
+  if (!p->sealed)
+    return CORUN_ESTATE;
+  size_t nj = p->n_jobs;
+  if (n == 0) {
+    memset(p->selected, 1, nj);
+    return 0;
+  }
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (corun_plan_find(p, names[i], NULL) != 0) {
+      corun__err_add(err, CORUN_ENOJOB, "%s: no job named \"%s\"", LABEL(p),
+                     names[i]);
+      rc = CORUN_ENOJOB;
+    }
+  }
+  if (rc != 0)
+    return rc;
+  size_t *stack = malloc((nj ? nj : 1) * sizeof *stack);
+  if (stack == NULL)
+    return UV_ENOMEM;
+  memset(p->selected, 0, nj);
+  size_t depth = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t idx;
+    corun_plan_find(p, names[i], &idx);
+    if (!p->selected[idx]) {
+      p->selected[idx] = 1;
+      stack[depth++] = idx;
+    }
+  }
+  while (depth > 0) {
+    corun__job_t *j = &p->jobs[stack[--depth]];
+    for (size_t k = 0; k < j->n_needs; k++) {
+      size_t t = j->need_idx[k];
+      if (!p->selected[t]) {
+        p->selected[t] = 1;
+        stack[depth++] = t;
+      }
+    }
+  }
+  free(stack);
+  return 0;
+}
+
+size_t corun_plan_job_count(const corun_plan_t *p) { return p->n_jobs; }
+
+const corun_job_desc_t *corun_plan_job(const corun_plan_t *p, size_t i) {
+  return i < p->n_jobs ? &p->jobs[i].d : NULL;
+}
+
+int corun_plan_job_selected(const corun_plan_t *p, size_t i) {
+  return i < p->n_jobs && p->selected != NULL && p->selected[i];
+}
+
+const size_t *corun_plan_order(const corun_plan_t *p) { return p->order; }
+
+unsigned corun_plan_max_parallel(const corun_plan_t *p) {
+  return p->max_parallel;
+}
+
+const char *corun_plan_halt(const corun_plan_t *p) {
+  return p->halt ? p->halt : "never";
+}
+
+size_t corun_plan_pool_count(const corun_plan_t *p) { return p->n_pools; }
+
+const char *corun_plan_pool(const corun_plan_t *p, size_t i, unsigned *slots) {
+  if (i >= p->n_pools)
+    return NULL;
+  if (slots)
+    *slots = p->pool_slots[i];
+  return p->pool_names[i];
+}
