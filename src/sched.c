@@ -1,0 +1,493 @@
+/*
+ * The scheduler: which job runs when. It owns the ready queues, the -j and
+ * pool limits, needs, skip propagation, retries and halting, and drives a
+ * runner (real processes on libuv, or a fake one in tests) through
+ * corun__runner_t. Nothing here knows about processes or the loop.
+ *
+ * Re-entrancy: every runner call may call back into the scheduler (a
+ * job_end notification reaching a user callback that cancels another job,
+ * say). pump() therefore never recurses: a nested call only marks that
+ * another pass is needed.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { S_IGNORED, S_WAITING, S_READY, S_RUNNING, S_RETRY, S_DONE };
+
+typedef struct {
+  unsigned char state;
+  unsigned char status; /* corun_status_t once S_DONE */
+  bool stop_sent;
+  unsigned attempts;
+  size_t unmet; /* needs not yet satisfied */
+} sjob_t;
+
+typedef struct {
+  size_t *v;
+  size_t n;
+} heap_t;
+
+struct corun__sched_s {
+  const corun_plan_t *plan;
+  corun__runner_t r;
+  void *ctx;
+  sjob_t *jobs;
+  heap_t ready;      /* ready jobs without a pool */
+  heap_t *pool_ready; /* per pool */
+  unsigned *pool_used;
+  size_t n_selected, n_done;
+  size_t running, deferred;
+  unsigned max_jobs;
+  corun__halt_t halt;
+  const char *halt_text;
+  unsigned failures, successes;
+  bool halted, success_halt, cancelled, throttled, pump_waiting;
+  bool in_pump, again, ended;
+  size_t *stack; /* for skip propagation */
+};
+
+static void heap_push(heap_t *h, size_t v) {
+  size_t i = h->n++;
+  while (i > 0 && h->v[(i - 1) / 2] > v) {
+    h->v[i] = h->v[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  h->v[i] = v;
+}
+
+static size_t heap_pop(heap_t *h) {
+  size_t top = h->v[0], v = h->v[--h->n], i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= h->n)
+      break;
+    if (c + 1 < h->n && h->v[c + 1] < h->v[c])
+      c++;
+    if (h->v[c] >= v)
+      break;
+    h->v[i] = h->v[c];
+    i = c;
+  }
+  h->v[i] = v;
+  return top;
+}
+
+int corun__halt_parse(const char *text, corun__halt_t *h) {
+  memset(h, 0, sizeof *h);
+  if (strcmp(text, "never") == 0)
+    return 0;
+  if (strcmp(text, "fail-fast") == 0) {
+    h->when = CORUN__HALT_SOON;
+    h->n = 1;
+    return 0;
+  }
+  const char *p = text;
+  if (strncmp(p, "soon,", 5) == 0)
+    h->when = CORUN__HALT_SOON;
+  else if (strncmp(p, "now,", 4) == 0)
+    h->when = CORUN__HALT_NOW;
+  else
+    return CORUN_EINVALID;
+  p = strchr(p, ',') + 1;
+  if (strncmp(p, "fail=", 5) == 0)
+    p += 5;
+  else if (strncmp(p, "success=", 8) == 0) {
+    h->on_success = true;
+    p += 8;
+  } else
+    return CORUN_EINVALID;
+  if (*p < '1' || *p > '9')
+    return CORUN_EINVALID;
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(p, &end, 10);
+  if (*end != '\0' || errno != 0 || n > 1000000)
+    return CORUN_EINVALID;
+  h->n = (unsigned)n;
+  return 0;
+}
+
+int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
+                     unsigned jobs, const corun__halt_t *halt,
+                     const char *halt_text, const corun__runner_t *runner,
+                     void *ctx) {
+  size_t n = plan->n_jobs;
+  corun__sched_t *s = calloc(1, sizeof *s);
+  *out = NULL;
+  if (s == NULL)
+    return UV_ENOMEM;
+  s->plan = plan;
+  s->r = *runner;
+  s->ctx = ctx;
+  s->max_jobs = jobs ? jobs : 1;
+  s->halt = *halt;
+  s->halt_text = halt_text;
+  s->jobs = calloc(n ? n : 1, sizeof *s->jobs);
+  s->ready.v = malloc((n ? n : 1) * sizeof(size_t));
+  s->stack = malloc((n ? n : 1) * sizeof(size_t));
+  s->pool_ready = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(heap_t));
+  s->pool_used = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(unsigned));
+  if (!s->jobs || !s->ready.v || !s->stack || !s->pool_ready || !s->pool_used)
+    goto nomem;
+  size_t *per_pool = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(size_t));
+  if (per_pool == NULL)
+    goto nomem;
+  for (size_t i = 0; i < n; i++) {
+    sjob_t *j = &s->jobs[i];
+    if (!corun_plan_job_selected(plan, i)) {
+      j->state = S_IGNORED;
+      continue;
+    }
+    s->n_selected++;
+    j->state = S_WAITING;
+    j->unmet = plan->jobs[i].n_needs;
+    if (plan->jobs[i].pool >= 0)
+      per_pool[plan->jobs[i].pool]++;
+  }
+  for (size_t k = 0; k < plan->n_pools; k++) {
+    s->pool_ready[k].v = malloc((per_pool[k] ? per_pool[k] : 1) * sizeof(size_t));
+    if (s->pool_ready[k].v == NULL) {
+      free(per_pool);
+      goto nomem;
+    }
+  }
+  free(per_pool);
+  *out = s;
+  return 0;
+nomem:
+  corun__sched_free(s);
+  return UV_ENOMEM;
+}
+
+void corun__sched_free(corun__sched_t *s) {
+  if (s == NULL)
+    return;
+  for (size_t k = 0; s->pool_ready && k < s->plan->n_pools; k++)
+    free(s->pool_ready[k].v);
+  free(s->pool_ready);
+  free(s->pool_used);
+  free(s->ready.v);
+  free(s->stack);
+  free(s->jobs);
+  free(s);
+}
+
+static void make_ready(corun__sched_t *s, size_t i) {
+  s->jobs[i].state = S_READY;
+  int pool = s->plan->jobs[i].pool;
+  heap_push(pool >= 0 ? &s->pool_ready[pool] : &s->ready, i);
+}
+
+/* Whether a finished job lets its dependents run. */
+static bool satisfied(const corun__sched_t *s, size_t i) {
+  corun_status_t st = s->jobs[i].status;
+  if (st == CORUN_OK)
+    return true;
+  return s->plan->jobs[i].d.allow_failure &&
+         (st == CORUN_FAILED || st == CORUN_TIMEOUT || st == CORUN_ERROR);
+}
+
+static void finish(corun__sched_t *s, size_t i, corun_status_t st,
+                   const char *reason) {
+  sjob_t *j = &s->jobs[i];
+  j->state = S_DONE;
+  j->status = (unsigned char)st;
+  s->n_done++;
+  s->r.job_end(s->ctx, i, st, reason);
+}
+
+/* Remove a waiting or ready job from consideration (it never starts). */
+static void skip(corun__sched_t *s, size_t i, const char *reason) {
+  sjob_t *j = &s->jobs[i];
+  if (j->state == S_READY) {
+    /* Lazily dropped: the pick loop ignores entries no longer ready. */
+  }
+  finish(s, i, CORUN_SKIPPED, reason);
+}
+
+/* Skip every job that transitively needs `i`, which did not succeed. */
+static void skip_dependents(corun__sched_t *s, size_t i) {
+  const corun_plan_t *p = s->plan;
+  size_t depth = 0;
+  s->stack[depth++] = i;
+  while (depth > 0) {
+    size_t v = s->stack[--depth];
+    for (size_t e = p->dep_off[v]; e < p->dep_off[v + 1]; e++) {
+      size_t d = p->dep_idx[e];
+      sjob_t *dj = &s->jobs[d];
+      if (dj->state != S_WAITING && dj->state != S_READY)
+        continue;
+      char reason[CORUN_NAME_MAX + 32];
+      snprintf(reason, sizeof reason, "need %s %s", p->jobs[v].d.name,
+               v == i ? "failed" : "skipped");
+      skip(s, d, reason);
+      s->stack[depth++] = d;
+    }
+  }
+}
+
+static void release_dependents(corun__sched_t *s, size_t i) {
+  const corun_plan_t *p = s->plan;
+  for (size_t e = p->dep_off[i]; e < p->dep_off[i + 1]; e++) {
+    size_t d = p->dep_idx[e];
+    sjob_t *dj = &s->jobs[d];
+    if (dj->state == S_WAITING && --dj->unmet == 0)
+      make_ready(s, d);
+  }
+}
+
+/* Skip everything not started yet and end retry waits: no new attempts. */
+static void stop_starting(corun__sched_t *s, const char *reason) {
+  for (size_t i = 0; i < s->plan->n_jobs; i++) {
+    sjob_t *j = &s->jobs[i];
+    if (j->state == S_WAITING || j->state == S_READY) {
+      skip(s, i, reason);
+    } else if (j->state == S_RETRY) {
+      s->r.undefer(s->ctx, i);
+      s->deferred--;
+      /* The last attempt's outcome stands. */
+      finish(s, i, (corun_status_t)j->status, NULL);
+    }
+  }
+}
+
+static void stop_running(corun__sched_t *s, bool kill_now) {
+  for (size_t i = 0; i < s->plan->n_jobs; i++) {
+    sjob_t *j = &s->jobs[i];
+    if (j->state == S_RUNNING && (!j->stop_sent || kill_now)) {
+      j->stop_sent = true;
+      s->r.stop(s->ctx, i, kill_now);
+    }
+  }
+}
+
+static void check_halt(corun__sched_t *s) {
+  if (s->halted || s->halt.when == CORUN__HALT_NEVER)
+    return;
+  unsigned count = s->halt.on_success ? s->successes : s->failures;
+  if (count < s->halt.n)
+    return;
+  s->halted = true;
+  s->success_halt = s->halt.on_success;
+  s->r.halted(s->ctx, s->halt_text);
+  stop_starting(s, "halted");
+  if (s->halt.when == CORUN__HALT_NOW)
+    stop_running(s, false);
+}
+
+static bool pick(corun__sched_t *s, size_t *out) {
+  const corun_plan_t *p = s->plan;
+  size_t best = CORUN__NO_JOB;
+  int best_pool = -1;
+  /* Entries that are no longer ready (skipped) are dropped here. */
+  while (s->ready.n && s->jobs[s->ready.v[0]].state != S_READY)
+    heap_pop(&s->ready);
+  if (s->ready.n)
+    best = s->ready.v[0];
+  for (size_t k = 0; k < p->n_pools; k++) {
+    heap_t *h = &s->pool_ready[k];
+    while (h->n && s->jobs[h->v[0]].state != S_READY)
+      heap_pop(h);
+    if (h->n && s->pool_used[k] < p->pool_slots[k] && h->v[0] < best) {
+      best = h->v[0];
+      best_pool = (int)k;
+    }
+  }
+  if (best == CORUN__NO_JOB)
+    return false;
+  heap_pop(best_pool >= 0 ? &s->pool_ready[best_pool] : &s->ready);
+  *out = best;
+  return true;
+}
+
+static void check_done(corun__sched_t *s) {
+  if (!s->ended && s->n_done == s->n_selected && s->running == 0 &&
+      s->deferred == 0 && !s->pump_waiting) {
+    s->ended = true;
+    s->r.all_ended(s->ctx);
+  }
+}
+
+static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how);
+
+static void pump(corun__sched_t *s) {
+  if (s->in_pump) {
+    s->again = true;
+    return;
+  }
+  s->in_pump = true;
+  do {
+    s->again = false;
+    while (!s->halted && !s->cancelled && !s->throttled &&
+           s->running < s->max_jobs) {
+      size_t i;
+      if (!pick(s, &i))
+        break;
+      sjob_t *j = &s->jobs[i];
+      j->state = S_RUNNING;
+      j->stop_sent = false;
+      j->attempts++;
+      s->running++;
+      int pool = s->plan->jobs[i].pool;
+      if (pool >= 0)
+        s->pool_used[pool]++;
+      int rc = s->r.start(s->ctx, i, j->attempts);
+      if (rc == CORUN__START_LATER) {
+        /* Out of processes or descriptors: put it back and wait for a
+         * running job to end, or a short while when none runs. */
+        j->attempts--;
+        s->running--;
+        if (pool >= 0)
+          s->pool_used[pool]--;
+        make_ready(s, i);
+        s->throttled = true;
+        if (s->running == 0 && !s->pump_waiting &&
+            s->r.defer(s->ctx, CORUN__NO_JOB, 0.05) == 0)
+          s->pump_waiting = true;
+        break;
+      }
+      if (rc < 0)
+        attempt_ended(s, i, CORUN__END_ERROR);
+    }
+  } while (s->again);
+  s->in_pump = false;
+  check_done(s);
+}
+
+static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how) {
+  sjob_t *j = &s->jobs[i];
+  const corun__job_t *pj = &s->plan->jobs[i];
+  s->running--;
+  s->throttled = false;
+  if (pj->pool >= 0)
+    s->pool_used[pj->pool]--;
+  corun_status_t st;
+  switch (how) {
+  case CORUN__END_OK: st = CORUN_OK; break;
+  case CORUN__END_FAILED: st = CORUN_FAILED; break;
+  case CORUN__END_TIMEOUT: st = CORUN_TIMEOUT; break;
+  case CORUN__END_ERROR: st = CORUN_ERROR; break;
+  default: st = CORUN_CANCELLED; break;
+  }
+  if (j->stop_sent && how != CORUN__END_ERROR && how != CORUN__END_TIMEOUT)
+    st = CORUN_CANCELLED;
+  j->status = (unsigned char)st;
+  if ((st == CORUN_FAILED || st == CORUN_TIMEOUT) &&
+      j->attempts <= pj->d.retries && !s->halted && !s->cancelled) {
+    double delay = pj->d.retry_delay_s;
+    if (pj->d.retry_backoff)
+      for (unsigned k = 1; k < j->attempts; k++)
+        delay *= 2;
+    j->state = S_RETRY;
+    s->r.retry(s->ctx, i, st, j->attempts + 1, delay);
+    if (s->r.defer(s->ctx, i, delay) == 0) {
+      s->deferred++;
+      return;
+    }
+    /* No timer to be had: the last outcome stands. */
+  }
+  finish(s, i, st, NULL);
+  if (satisfied(s, i)) {
+    release_dependents(s, i);
+  } else {
+    skip_dependents(s, i);
+  }
+  if (st == CORUN_OK)
+    s->successes++;
+  else if (!pj->d.allow_failure && st != CORUN_CANCELLED)
+    s->failures++;
+  check_halt(s);
+}
+
+void corun__sched_start(corun__sched_t *s) {
+  for (size_t i = 0; i < s->plan->n_jobs; i++)
+    if (s->jobs[i].state == S_WAITING && s->jobs[i].unmet == 0)
+      make_ready(s, i);
+  pump(s);
+}
+
+void corun__sched_ended(corun__sched_t *s, size_t i, corun__end_t how) {
+  if (s->jobs[i].state != S_RUNNING)
+    return;
+  attempt_ended(s, i, how);
+  pump(s);
+}
+
+void corun__sched_due(corun__sched_t *s, size_t i) {
+  if (i == CORUN__NO_JOB) {
+    s->pump_waiting = false;
+    s->throttled = false;
+  } else if (s->jobs[i].state == S_RETRY) {
+    s->deferred--;
+    make_ready(s, i);
+  }
+  pump(s);
+}
+
+void corun__sched_cancel(corun__sched_t *s, bool kill_now) {
+  if (s->ended)
+    return;
+  if (!s->cancelled) {
+    s->cancelled = true;
+    stop_starting(s, "run cancelled");
+  }
+  stop_running(s, kill_now);
+  pump(s);
+}
+
+void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
+  if (i >= s->plan->n_jobs)
+    return;
+  sjob_t *j = &s->jobs[i];
+  switch (j->state) {
+  case S_WAITING:
+  case S_READY:
+    skip(s, i, "cancelled");
+    skip_dependents(s, i);
+    break;
+  case S_RETRY:
+    s->r.undefer(s->ctx, i);
+    s->deferred--;
+    finish(s, i, CORUN_CANCELLED, NULL);
+    skip_dependents(s, i);
+    break;
+  case S_RUNNING:
+    if (!j->stop_sent) {
+      j->stop_sent = true;
+      s->r.stop(s->ctx, i, false);
+    }
+    break;
+  default:
+    return; /* ended or not selected: nothing to do */
+  }
+  pump(s);
+}
+
+corun_status_t corun__sched_status(const corun__sched_t *s, size_t i) {
+  return s->jobs[i].state == S_DONE ? (corun_status_t)s->jobs[i].status
+                                    : CORUN_PENDING;
+}
+
+unsigned corun__sched_attempts(const corun__sched_t *s, size_t i) {
+  return s->jobs[i].attempts;
+}
+
+size_t corun__sched_running(const corun__sched_t *s) { return s->running; }
+
+bool corun__sched_done(const corun__sched_t *s) { return s->ended; }
+
+int corun__sched_exit_code(const corun__sched_t *s) {
+  if (s->success_halt && !s->cancelled)
+    return 0;
+  for (size_t i = 0; i < s->plan->n_jobs; i++) {
+    if (s->jobs[i].state == S_IGNORED)
+      continue;
+    if (s->jobs[i].state != S_DONE || !satisfied(s, i))
+      return 1;
+  }
+  return 0;
+}
