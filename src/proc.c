@@ -1,0 +1,555 @@
+/*
+ * The local launcher: jobs as child processes.
+ *
+ * Each attempt is spawned with posix_spawn (glibc spawns with
+ * clone(CLONE_VM|CLONE_VFORK), so its cost does not grow with the memory
+ * of the embedding program, unlike fork) into a new session, so its
+ * process group holds everything it starts. Its stdout and stderr are
+ * O_CLOEXEC pipes, its exit is watched through a pidfd: no SIGCHLD
+ * handler, and no waitpid on any pid but our own, so an embedder's
+ * children are never reaped here.
+ *
+ * All descriptors of all attempts sit in one private epoll instance, and
+ * that instance sits on the caller's loop as a single uv_poll_t: starting
+ * a job adds three descriptors to it and creates no libuv handle, so a job
+ * costs no handle setup or close round trip. Each proc keeps one uv_timer_t
+ * for its timeout, its kill grace and the polling of its process group
+ * after the main process exited; procs are pooled and reused.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define READ_BUF (64 * 1024)
+#define BATCH 128
+#define KIND_PID 0u
+#define KIND_OUT 1u
+#define KIND_ERR 2u
+
+struct corun__launcher_s {
+  uv_loop_t *loop;
+  corun__launch_cb_t cb;
+  void *ctx;
+  int epfd;
+  int devnull;
+  uv_poll_t poll;
+  bool poll_open;
+  posix_spawnattr_t attr;
+  corun__proc_t **slots;
+  size_t n_slots, cap_slots;
+  corun__proc_t *free_list;
+  corun__proc_t *limbo;
+  unsigned live; /* procs spawned and not released */
+  unsigned closing;
+  void (*close_cb)(void *);
+  void *close_arg;
+  char buf[READ_BUF];
+};
+
+static void on_epoll(uv_poll_t *h, int status, int events);
+
+int corun__launcher_new(corun__launcher_t **out, uv_loop_t *loop,
+                        const corun__launch_cb_t *cb, void *ctx) {
+  *out = NULL;
+  corun__launcher_t *l = calloc(1, sizeof *l);
+  if (l == NULL)
+    return UV_ENOMEM;
+  l->loop = loop;
+  l->cb = *cb;
+  l->ctx = ctx;
+  l->epfd = epoll_create1(EPOLL_CLOEXEC);
+  l->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int rc = 0;
+  if (l->epfd < 0 || l->devnull < 0) {
+    rc = uv_translate_sys_error(errno);
+    goto fail;
+  }
+  /*
+   * Children start with an empty signal mask and every signal that is
+   * ignored here back at its default: the CLI ignores SIGPIPE, and a job
+   * must not inherit that.
+   */
+  sigset_t empty, dflt;
+  sigemptyset(&empty);
+  sigemptyset(&dflt);
+  for (int sig = 1; sig < NSIG; sig++) {
+    struct sigaction sa;
+    if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+        sa.sa_handler == SIG_IGN)
+      sigaddset(&dflt, sig);
+  }
+  posix_spawnattr_init(&l->attr);
+  posix_spawnattr_setflags(&l->attr, POSIX_SPAWN_SETSID |
+                                         POSIX_SPAWN_SETSIGMASK |
+                                         POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&l->attr, &empty);
+  posix_spawnattr_setsigdefault(&l->attr, &dflt);
+  if ((rc = uv_poll_init(loop, &l->poll, l->epfd)) != 0) {
+    posix_spawnattr_destroy(&l->attr);
+    goto fail;
+  }
+  l->poll.data = l;
+  l->poll_open = true;
+  if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_epoll)) != 0) {
+    /* The handle is closed by the caller through corun__launcher_close. */
+    *out = l;
+    return rc;
+  }
+  *out = l;
+  return 0;
+fail:
+  if (l->epfd >= 0)
+    close(l->epfd);
+  if (l->devnull >= 0)
+    close(l->devnull);
+  free(l);
+  return rc;
+}
+
+static void launcher_closed_one(uv_handle_t *h) {
+  corun__launcher_t *l = h->data;
+  if (--l->closing > 0)
+    return;
+  for (size_t i = 0; i < l->n_slots; i++)
+    free(l->slots[i]);
+  free(l->slots);
+  close(l->epfd);
+  close(l->devnull);
+  posix_spawnattr_destroy(&l->attr);
+  void (*cb)(void *) = l->close_cb;
+  void *arg = l->close_arg;
+  free(l);
+  if (cb)
+    cb(arg);
+}
+
+void corun__launcher_close(corun__launcher_t *l, void (*close_cb)(void *),
+                           void *arg) {
+  l->close_cb = close_cb;
+  l->close_arg = arg;
+  l->closing = 1; /* the poll handle */
+  for (size_t i = 0; i < l->n_slots; i++) {
+    l->slots[i]->timer.data = l;
+    l->closing++;
+    uv_close((uv_handle_t *)&l->slots[i]->timer, launcher_closed_one);
+  }
+  uv_close((uv_handle_t *)&l->poll, launcher_closed_one);
+}
+
+/*
+ * Procs released during a callback wait in limbo until the next callback
+ * begins, so that a proc is never reused while a caller up the stack (an
+ * epoll batch, say) may still look at it.
+ */
+static void reclaim(corun__launcher_t *l) {
+  while (l->limbo != NULL) {
+    corun__proc_t *p = l->limbo;
+    l->limbo = p->next_free;
+    p->next_free = l->free_list;
+    l->free_list = p;
+  }
+}
+
+static corun__proc_t *proc_get(corun__launcher_t *l) {
+  corun__proc_t *p = l->free_list;
+  if (p != NULL) {
+    l->free_list = p->next_free;
+  } else {
+    if (corun__grow(&l->slots, &l->cap_slots, l->n_slots + 1,
+                    sizeof *l->slots))
+      return NULL;
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+      return NULL;
+    if (uv_timer_init(l->loop, &p->timer) != 0) {
+      free(p);
+      return NULL;
+    }
+    p->slot = (unsigned)l->n_slots;
+    l->slots[l->n_slots++] = p;
+  }
+  p->l = l;
+  p->job = 0;
+  p->data = NULL;
+  p->pid = 0;
+  p->pidfd = p->fd_out = p->fd_err = -1;
+  p->wstatus = 0;
+  p->exited = p->killed = p->draining = false;
+  p->stop = CORUN__STOP_NONE;
+  p->grace_deadline = 0;
+  p->poll_ms = 0;
+  p->next_free = NULL;
+  l->live++;
+  return p;
+}
+
+void corun__proc_release(corun__proc_t *p) {
+  corun__launcher_t *l = p->l;
+  uv_timer_stop(&p->timer);
+  p->next_free = l->limbo;
+  l->limbo = p;
+  l->live--;
+}
+
+static void group_signal(corun__proc_t *p, int sig) {
+  kill(-(pid_t)p->pid, sig); /* ESRCH: nothing of it is left */
+}
+
+static void close_stream(corun__proc_t *p, unsigned kind) {
+  int *fd = kind == KIND_OUT ? &p->fd_out : &p->fd_err;
+  if (*fd < 0)
+    return;
+  close(*fd);
+  *fd = -1;
+  p->l->cb.eof(p->l->ctx, p, kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR);
+}
+
+/* Read what one readiness event offers (all there is, when draining);
+ * EOF or a read error closes the stream. */
+static void read_stream(corun__proc_t *p, unsigned kind, bool drain) {
+  corun__launcher_t *l = p->l;
+  corun_stream_t st = kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR;
+  for (;;) {
+    int fd = kind == KIND_OUT ? p->fd_out : p->fd_err;
+    if (fd < 0)
+      return;
+    ssize_t n = read(fd, l->buf, sizeof l->buf);
+    if (n > 0) {
+      l->cb.data(l->ctx, p, st, l->buf, (size_t)n);
+      if (!drain)
+        return;
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      return;
+    } else {
+      close_stream(p, kind);
+      return;
+    }
+  }
+}
+
+/*
+ * Whether anything of the job's process group is left. Zombies count as
+ * members until reaped; when this process is a child subreaper (the CLI
+ * is), orphans of the job are our children, so the ones of this group are
+ * reaped here first. Only this group's: an embedder's children are never
+ * in it.
+ */
+static bool group_alive(const corun__proc_t *p) {
+  siginfo_t si;
+  for (;;) {
+    si.si_pid = 0;
+    if (waitid(P_PGID, (id_t)p->pid, &si, WEXITED | WNOHANG) != 0 ||
+        si.si_pid == 0)
+      break;
+  }
+  return kill(-(pid_t)p->pid, 0) == 0 || errno == EPERM;
+}
+
+static void maybe_done(corun__proc_t *p) {
+  if (!p->exited || p->fd_out >= 0 || p->fd_err >= 0)
+    return;
+  if (!p->killed && p->draining && group_alive(p))
+    return; /* the poll timer checks again */
+  uv_timer_stop(&p->timer);
+  p->l->cb.done(p->l->ctx, p);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(corun__proc_t *p, uint64_t ms) {
+  uv_timer_start(&p->timer, on_timer, ms, 0);
+}
+
+static uint64_t grace_ms(const corun__proc_t *p) {
+  double ms = p->kill_grace * 1000.0;
+  return ms < 1 ? 1 : (uint64_t)ms;
+}
+
+/* After the grace: nothing of the job may live on, and no pipe is awaited. */
+static void give_up(corun__proc_t *p) {
+  group_signal(p, SIGKILL);
+  p->killed = true;
+  if (p->exited) {
+    read_stream(p, KIND_OUT, true);
+    close_stream(p, KIND_OUT);
+    read_stream(p, KIND_ERR, true);
+    close_stream(p, KIND_ERR);
+    maybe_done(p);
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  corun__proc_t *p = (corun__proc_t *)((char *)t - offsetof(corun__proc_t, timer));
+  reclaim(p->l);
+  uint64_t now = uv_now(p->l->loop);
+  if (!p->exited) {
+    if (p->stop == CORUN__STOP_NONE) {
+      /* The timeout: ask politely first. */
+      p->stop = CORUN__STOP_TIMEOUT;
+      group_signal(p, SIGTERM);
+      p->grace_deadline = now + grace_ms(p);
+      arm(p, grace_ms(p));
+    } else {
+      give_up(p); /* the grace is over: the pidfd reports the exit */
+    }
+    return;
+  }
+  if (p->killed || now >= p->grace_deadline) {
+    give_up(p);
+    return;
+  }
+  if (!group_alive(p)) {
+    p->draining = p->fd_out >= 0 || p->fd_err >= 0;
+    if (!p->draining) {
+      maybe_done(p);
+      return;
+    }
+    /* Only a pipe held by someone outside the group is left: wait for it
+     * until the deadline. */
+    arm(p, p->grace_deadline - now);
+    return;
+  }
+  p->poll_ms = p->poll_ms ? p->poll_ms * 2 : 1;
+  if (p->poll_ms > 50)
+    p->poll_ms = 50;
+  uint64_t left = p->grace_deadline - now;
+  arm(p, p->poll_ms < left ? p->poll_ms : left);
+}
+
+static void on_exit_ready(corun__proc_t *p) {
+  int st = 0;
+  pid_t r = waitpid((pid_t)p->pid, &st, WNOHANG);
+  if (r == 0)
+    return;
+  if (r < 0) {
+    if (errno == EINTR)
+      return;
+    st = 255 << 8; /* reaped by someone else: the status is lost */
+  }
+  p->wstatus = st;
+  p->exited = true;
+  close(p->pidfd);
+  p->pidfd = -1;
+  uv_timer_stop(&p->timer);
+  uint64_t now = uv_now(p->l->loop);
+  bool stopping = p->stop != CORUN__STOP_NONE;
+  if (!stopping)
+    p->grace_deadline = now + grace_ms(p);
+  /* Whatever the job left in its group gets the same treatment. */
+  bool survivors = !p->killed && kill(-(pid_t)p->pid, SIGTERM) == 0 &&
+                   group_alive(p);
+  if (survivors || p->fd_out >= 0 || p->fd_err >= 0) {
+    p->draining = survivors;
+    if (p->killed) {
+      give_up(p);
+      return;
+    }
+    if (now >= p->grace_deadline) {
+      give_up(p);
+      return;
+    }
+    /* Poll the group for its end; with no group left, a pipe held by
+     * someone outside it is awaited until the deadline. */
+    p->poll_ms = 0;
+    arm(p, survivors ? 1 : p->grace_deadline - now);
+  }
+  maybe_done(p);
+}
+
+static void on_epoll(uv_poll_t *h, int status, int events) {
+  corun__launcher_t *l = h->data;
+  (void)events;
+  if (status < 0)
+    return;
+  reclaim(l);
+  struct epoll_event ev[BATCH];
+  int n = epoll_wait(l->epfd, ev, BATCH, 0);
+  for (int i = 0; i < n; i++) {
+    uint64_t u = ev[i].data.u64;
+    corun__proc_t *p = l->slots[u >> 2];
+    unsigned kind = (unsigned)(u & 3);
+    if (kind == KIND_PID) {
+      if (p->pidfd >= 0)
+        on_exit_ready(p);
+    } else {
+      int fd = kind == KIND_OUT ? p->fd_out : p->fd_err;
+      if (fd >= 0) {
+        read_stream(p, kind, false);
+        maybe_done(p);
+      }
+    }
+  }
+}
+
+static int add_fd(corun__launcher_t *l, int fd, unsigned slot, unsigned kind) {
+  struct epoll_event ev;
+  ev.events = EPOLLIN;
+  ev.data.u64 = ((uint64_t)slot << 2) | kind;
+  return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static bool out_of_resources(int e) {
+  return e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM;
+}
+
+int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
+                      size_t job, void *data, corun__proc_t **out,
+                      char *why, size_t why_len) {
+  int po[2] = {-1, -1}, pe[2] = {-1, -1}, in = -1;
+  int e = 0;
+  posix_spawn_file_actions_t fa;
+  bool fa_ok = false;
+  corun__proc_t *p = NULL;
+  *out = NULL;
+
+  if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
+    e = errno;
+    goto fail;
+  }
+  /* Our ends do not block; the job's ends do, as programs expect. */
+  if (fcntl(po[0], F_SETFL, O_NONBLOCK) != 0 ||
+      fcntl(pe[0], F_SETFL, O_NONBLOCK) != 0) {
+    e = errno;
+    goto fail;
+  }
+  if (sp->stdin_text != NULL) {
+    /* A memfd, not a pipe: the job reads it at its own pace, sees EOF at
+     * its end, and nothing here can block or get SIGPIPE writing it. */
+    in = memfd_create("corun-stdin", MFD_CLOEXEC);
+    size_t len = strlen(sp->stdin_text), off = 0;
+    if (in < 0) {
+      e = errno;
+      goto fail;
+    }
+    while (off < len) {
+      ssize_t w = write(in, sp->stdin_text + off, len - off);
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w < 0) {
+        e = errno;
+        goto fail;
+      }
+      off += (size_t)w;
+    }
+    lseek(in, 0, SEEK_SET);
+  }
+  if ((p = proc_get(l)) == NULL) {
+    e = ENOMEM;
+    goto fail;
+  }
+  posix_spawn_file_actions_init(&fa);
+  fa_ok = true;
+  if (posix_spawn_file_actions_adddup2(&fa, in >= 0 ? in : l->devnull, 0) ||
+      posix_spawn_file_actions_adddup2(&fa, po[1], 1) ||
+      posix_spawn_file_actions_adddup2(&fa, pe[1], 2) ||
+      (sp->cwd && posix_spawn_file_actions_addchdir_np(&fa, sp->cwd)) ||
+      posix_spawn_file_actions_addclosefrom_np(&fa, 3)) {
+    e = ENOMEM;
+    goto fail;
+  }
+  pid_t pid;
+  char *const *envp = sp->envp ? sp->envp : environ;
+  e = posix_spawnp(&pid, sp->argv[0], &fa, &l->attr, (char *const *)sp->argv,
+                   envp);
+  posix_spawn_file_actions_destroy(&fa);
+  fa_ok = false;
+  if (e != 0)
+    goto fail;
+  close(po[1]);
+  close(pe[1]);
+  po[1] = pe[1] = -1;
+  if (in >= 0)
+    close(in);
+  in = -1;
+  p->pid = pid;
+  p->job = job;
+  p->data = data;
+  p->kill_grace = sp->kill_grace_s > 0 ? sp->kill_grace_s : CORUN_DEFAULT_KILL_GRACE;
+  p->fd_out = po[0];
+  p->fd_err = pe[0];
+  /* Two descriptors were just closed, so this one can be had. */
+  p->pidfd = pidfd_open(pid, 0);
+  if (p->pidfd < 0 || add_fd(l, p->pidfd, p->slot, KIND_PID) != 0 ||
+      add_fd(l, p->fd_out, p->slot, KIND_OUT) != 0 ||
+      add_fd(l, p->fd_err, p->slot, KIND_ERR) != 0) {
+    e = errno;
+    /* Without a watch on it the child cannot be let run. */
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+    if (p->pidfd >= 0)
+      close(p->pidfd);
+    p->pidfd = -1;
+    close(p->fd_out);
+    close(p->fd_err);
+    p->fd_out = p->fd_err = -1;
+    corun__proc_release(p);
+    snprintf(why, why_len, "cannot watch the process: %s", strerror(e));
+    return out_of_resources(e) ? CORUN__START_LATER : uv_translate_sys_error(e);
+  }
+  if (sp->timeout_s > 0) {
+    double ms = sp->timeout_s * 1000.0;
+    arm(p, ms < 1 ? 1 : (uint64_t)ms);
+  }
+  *out = p;
+  return 0;
+
+fail:
+  if (fa_ok)
+    posix_spawn_file_actions_destroy(&fa);
+  for (int i = 0; i < 2; i++) {
+    if (po[i] >= 0)
+      close(po[i]);
+    if (pe[i] >= 0)
+      close(pe[i]);
+  }
+  if (in >= 0)
+    close(in);
+  if (p != NULL)
+    corun__proc_release(p);
+  if (out_of_resources(e))
+    return CORUN__START_LATER;
+  if (sp->cwd != NULL && (e == ENOENT || e == ENOTDIR || e == EACCES) &&
+      access(sp->cwd, X_OK) != 0)
+    snprintf(why, why_len, "cwd %s: %s", sp->cwd, strerror(errno));
+  else
+    snprintf(why, why_len, "%s: %s", sp->argv[0], strerror(e));
+  return uv_translate_sys_error(e);
+}
+
+void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now) {
+  if (kill_now) {
+    if (p->stop == CORUN__STOP_NONE)
+      p->stop = why;
+    /* The pipes are drained and closed from the timer, never from inside
+     * a callback that may be reading them right now. */
+    group_signal(p, SIGKILL);
+    p->killed = true;
+    if (p->exited)
+      arm(p, 0);
+    return;
+  }
+  if (p->stop != CORUN__STOP_NONE)
+    return;
+  p->stop = why;
+  if (p->exited)
+    return; /* already draining against its own deadline */
+  group_signal(p, SIGTERM);
+  p->grace_deadline = uv_now(p->l->loop) + grace_ms(p);
+  arm(p, grace_ms(p));
+}
