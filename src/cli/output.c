@@ -1,0 +1,371 @@
+/*
+ * What the command line shows while a run goes on: live output in prefix,
+ * group or raw mode, the events stream, the progress line, and the record
+ * of every attempt for the trace and the timeline. All of it is built on
+ * the callbacks of corun.h.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- buffered writers ---------------------------------------------------- */
+
+#define W_FLUSH_AT (64 * 1024)
+
+void w_init(writer_t *w, int fd) {
+  memset(w, 0, sizeof *w);
+  w->fd = fd;
+}
+
+void w_flush(writer_t *w) {
+  size_t off = 0;
+  while (off < w->len && w->error == 0) {
+    ssize_t n = write(w->fd, w->buf + off, w->len - off);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      w->error = errno;
+    else
+      off += (size_t)n;
+  }
+  w->len = 0;
+}
+
+void w_put(writer_t *w, const void *p, size_t n) {
+  if (w->error != 0)
+    return; /* the reader is gone: drop it */
+  if (w->len + n > w->cap) {
+    if (w->len > 0 && w->fd >= 0)
+      w_flush(w);
+    if (n > W_FLUSH_AT && w->fd >= 0) {
+      /* Larger than the buffer: straight out. */
+      size_t off = 0;
+      while (off < n && w->error == 0) {
+        ssize_t k = write(w->fd, (const char *)p + off, n - off);
+        if (k < 0 && errno == EINTR)
+          continue;
+        if (k < 0)
+          w->error = errno;
+        else
+          off += (size_t)k;
+      }
+      return;
+    }
+    size_t cap = w->cap ? w->cap : 4096;
+    while (cap < w->len + n)
+      cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (b == NULL) {
+      w->error = ENOMEM;
+      return;
+    }
+    w->buf = b;
+    w->cap = cap;
+  }
+  memcpy(w->buf + w->len, p, n);
+  w->len += n;
+  if (w->fd >= 0 && w->len >= W_FLUSH_AT)
+    w_flush(w);
+}
+
+void w_str(writer_t *w, const char *s) { w_put(w, s, strlen(s)); }
+
+void w_free(writer_t *w) {
+  free(w->buf);
+  w->buf = NULL;
+  w->len = w->cap = 0;
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+double cli_now(const cli_t *c) {
+  return (double)(uv_hrtime() - c->t0_ns) / 1e9;
+}
+
+static const char *job_name(const cli_t *c, size_t job) {
+  return corun_plan_job(c->plan, job)->name;
+}
+
+/* A stable colour per job name, from the six that read on any background. */
+static const char *name_color(const char *name) {
+  static const char *colors[] = {"\x1b[36m", "\x1b[33m", "\x1b[32m",
+                                 "\x1b[35m", "\x1b[34m", "\x1b[31m"};
+  unsigned h = 5381;
+  for (const char *s = name; *s; s++)
+    h = h * 33 + (unsigned char)*s;
+  return colors[h % 6];
+}
+
+static void put_prefix(cli_t *c, writer_t *w, size_t job) {
+  const char *name = job_name(c, job);
+  size_t len = strlen(name);
+  if (c->color)
+    w_str(w, name_color(name));
+  w_put(w, name, len);
+  for (size_t i = len; i < (size_t)c->name_width; i++)
+    w_put(w, " ", 1);
+  w_str(w, c->color ? " |\x1b[0m " : " | ");
+}
+
+static void ev_head(cli_t *c, const char *event) {
+  fprintf(c->events, "{\"event\":\"%s\"", event);
+}
+
+static void ev_job(cli_t *c, size_t job) {
+  fputs(",\"job\":", c->events);
+  const char *n = job_name(c, job);
+  corun_json_string(c->events, n, strlen(n));
+}
+
+static void ev_tail(cli_t *c) {
+  fprintf(c->events, ",\"t\":%.3f}\n", cli_now(c));
+  fflush(c->events);
+}
+
+static void span_open(cli_t *c, size_t job, unsigned attempt) {
+  if (c->n_spans == c->cap_spans) {
+    size_t cap = c->cap_spans ? c->cap_spans * 2 : 64;
+    span_t *s = realloc(c->spans, cap * sizeof *s);
+    if (s == NULL)
+      return;
+    c->spans = s;
+    c->cap_spans = cap;
+  }
+  /* The lowest free lane: lanes are the parallel slots of the picture. */
+  unsigned lane = 0;
+  while (lane < c->n_lanes && c->lane_busy[lane])
+    lane++;
+  if (lane == c->n_lanes) {
+    unsigned char *b = realloc(c->lane_busy, c->n_lanes + 1);
+    if (b == NULL)
+      return;
+    c->lane_busy = b;
+    c->n_lanes++;
+  }
+  c->lane_busy[lane] = 1;
+  span_t *s = &c->spans[c->n_spans++];
+  s->job = job;
+  s->attempt = attempt;
+  s->lane = lane;
+  s->t0 = cli_now(c);
+  s->t1 = s->t0;
+  s->status = CORUN_PENDING;
+  c->open_span[job] = c->n_spans;
+}
+
+static void span_close(cli_t *c, size_t job, corun_status_t st) {
+  if (c->open_span == NULL || c->open_span[job] == 0)
+    return;
+  span_t *s = &c->spans[c->open_span[job] - 1];
+  s->t1 = cli_now(c);
+  s->status = st;
+  c->lane_busy[s->lane] = 0;
+  c->open_span[job] = 0;
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+
+static void on_job_start(corun_run_t *run, void *data, size_t job,
+                         unsigned attempt, long pid) {
+  cli_t *c = data;
+  (void)run;
+  c->n_running++;
+  span_open(c, job, attempt);
+  if (c->events) {
+    ev_head(c, "start");
+    ev_job(c, job);
+    fprintf(c->events, ",\"attempt\":%u,\"pid\":%ld", attempt, pid);
+    ev_tail(c);
+  }
+}
+
+static void on_output(corun_run_t *run, void *data, size_t job,
+                      corun_stream_t st, const char *buf, size_t len) {
+  cli_t *c = data;
+  (void)run;
+  if (c->mode == OUT_RAW)
+    w_put(st == CORUN_STDOUT ? &c->out : &c->err, buf, len);
+  else if (c->mode == OUT_GROUP)
+    w_put(st == CORUN_STDOUT ? &c->group_out[job] : &c->group_err[job], buf,
+          len);
+}
+
+static void on_line(corun_run_t *run, void *data, size_t job,
+                    corun_stream_t st, const char *line, size_t len) {
+  cli_t *c = data;
+  (void)run;
+  if (c->mode == OUT_PREFIX) {
+    writer_t *w = st == CORUN_STDOUT ? &c->out : &c->err;
+    put_prefix(c, w, job);
+    w_put(w, line, len);
+    w_put(w, "\n", 1);
+  }
+  if (c->events) {
+    ev_head(c, "line");
+    ev_job(c, job);
+    fprintf(c->events, ",\"stream\":\"%s\",\"text\":",
+            st == CORUN_STDOUT ? "stdout" : "stderr");
+    corun_json_string(c->events, line, len);
+    ev_tail(c);
+  }
+}
+
+static void ev_exit(cli_t *c, size_t job, const corun_result_t *r,
+                    corun_status_t st) {
+  ev_head(c, "exit");
+  ev_job(c, job);
+  fprintf(c->events, ",\"status\":\"%s\",\"exit_code\":", corun_status_name(st));
+  if (r->exit_code >= 0)
+    fprintf(c->events, "%d", r->exit_code);
+  else
+    fputs("null", c->events);
+  const char *sig = r->signal ? corun_signal_name(r->signal) : NULL;
+  if (sig)
+    fprintf(c->events, ",\"signal\":\"%s\"", sig);
+  else
+    fputs(",\"signal\":null", c->events);
+  fprintf(c->events, ",\"attempt\":%u,\"duration_s\":%.3f", r->attempts,
+          r->duration_s);
+  if (r->error) {
+    fputs(",\"error\":", c->events);
+    corun_json_string(c->events, r->error, strlen(r->error));
+  }
+  ev_tail(c);
+}
+
+static void on_retry(corun_run_t *run, void *data, size_t job,
+                     const corun_result_t *failed, unsigned next,
+                     double delay) {
+  cli_t *c = data;
+  (void)run;
+  c->n_running--;
+  span_close(c, job, failed->status);
+  if (c->events) {
+    ev_exit(c, job, failed, failed->status);
+    ev_head(c, "retry");
+    ev_job(c, job);
+    fprintf(c->events, ",\"attempt\":%u,\"delay_s\":%.3f", next, delay);
+    ev_tail(c);
+  }
+}
+
+static void print_group(cli_t *c, size_t job, const corun_result_t *r) {
+  char head[512];
+  const char *name = job_name(c, job);
+  if (r->status == CORUN_SKIPPED)
+    return;
+  snprintf(head, sizeof head, "%s== %s (%s, %.2fs)%s\n", c->color ? "\x1b[1m" : "",
+           name, corun_status_name(r->status), r->duration_s,
+           c->color ? "\x1b[0m" : "");
+  w_str(&c->out, head);
+  w_put(&c->out, c->group_out[job].buf, c->group_out[job].len);
+  if (c->group_out[job].len && c->group_out[job].buf[c->group_out[job].len - 1] != '\n')
+    w_put(&c->out, "\n", 1);
+  w_flush(&c->out);
+  w_put(&c->err, c->group_err[job].buf, c->group_err[job].len);
+  if (c->group_err[job].len && c->group_err[job].buf[c->group_err[job].len - 1] != '\n')
+    w_put(&c->err, "\n", 1);
+  w_free(&c->group_out[job]);
+  w_free(&c->group_err[job]);
+}
+
+static void on_job_end(corun_run_t *run, void *data, size_t job,
+                       const corun_result_t *r) {
+  cli_t *c = data;
+  (void)run;
+  c->n_done++;
+  if (c->open_span && c->open_span[job]) {
+    c->n_running--;
+    span_close(c, job, r->status);
+  }
+  if (c->mode == OUT_GROUP)
+    print_group(c, job, r);
+  if (c->events) {
+    if (r->status == CORUN_SKIPPED) {
+      ev_head(c, "skip");
+      ev_job(c, job);
+      fputs(",\"reason\":", c->events);
+      const char *why = r->reason ? r->reason : "skipped";
+      corun_json_string(c->events, why, strlen(why));
+      ev_tail(c);
+    } else {
+      ev_exit(c, job, r, r->status);
+    }
+  }
+}
+
+static void on_halt(corun_run_t *run, void *data, const char *policy) {
+  cli_t *c = data;
+  (void)run;
+  if (c->events) {
+    ev_head(c, "halt");
+    fputs(",\"policy\":", c->events);
+    corun_json_string(c->events, policy, strlen(policy));
+    ev_tail(c);
+  }
+}
+
+void cli_callbacks(cli_t *c, corun_callbacks_t *cb) {
+  memset(cb, 0, sizeof *cb);
+  cb->on_job_start = on_job_start;
+  cb->on_job_end = on_job_end;
+  cb->on_retry = on_retry;
+  cb->on_halt = on_halt;
+  if (c->mode == OUT_RAW || c->mode == OUT_GROUP)
+    cb->on_output = on_output;
+  if (c->mode == OUT_PREFIX || c->events)
+    cb->on_line = on_line;
+}
+
+/* ---- the progress line ---------------------------------------------------- */
+
+/* The progress line goes straight to the terminal, never through the
+ * buffers, so job output is always written above it. */
+static void raw_err(cli_t *c, const char *s) {
+  size_t n = strlen(s);
+  while (n > 0 && c->err.error == 0) {
+    ssize_t k = write(c->err.fd, s, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k < 0) {
+      c->err.error = errno;
+      return;
+    }
+    s += k;
+    n -= (size_t)k;
+  }
+}
+
+void cli_progress(cli_t *c, bool final) {
+  if (!c->progress)
+    return;
+  if (c->progress_shown) {
+    raw_err(c, "\r\x1b[K");
+    c->progress_shown = false;
+  }
+  if (final)
+    return;
+  char line[160];
+  snprintf(line, sizeof line, "[%zu/%zu] %zu running, %.1fs", c->n_done,
+           c->n_selected, c->n_running, cli_now(c));
+  raw_err(c, line);
+  c->progress_shown = true;
+}
+
+/* Called once per loop turn: what the jobs wrote goes out. */
+void cli_flush(cli_t *c) {
+  if (c->out.len == 0 && c->err.len == 0)
+    return;
+  bool redraw = c->progress_shown;
+  if (redraw) {
+    raw_err(c, "\r\x1b[K");
+    c->progress_shown = false;
+  }
+  w_flush(&c->out);
+  w_flush(&c->err);
+  if (redraw)
+    cli_progress(c, false);
+}
