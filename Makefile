@@ -85,7 +85,10 @@ check test: all $(TEST_BINS) $(HELPER)
 	  echo "== $$t"; \
 	  CORUN_BIN=$(CURDIR)/$(BUILD)/corun CORUN_HELPER=$(CURDIR)/$(HELPER) \
 	  CORUN_SRC=$(CURDIR) $(TEST_WRAP) $(BUILD)/tests/$$t || fail=1; \
-	done; exit $$fail
+	done; \
+	echo "== embed (installed library, pkg-config only)"; \
+	bash tests/embed/run.sh $(BUILD) || fail=1; \
+	exit $$fail
 
 deps:
 	@if $(PKG) --exists $(DEPS_PKGS) cmocka 2>/dev/null; then \
