@@ -36,7 +36,7 @@ LDFLAGS ?=
 LIB_CFLAGS = -fPIC -fvisibility=hidden
 
 LIB_SRC = src/error.c src/duration.c src/load.c src/plan.c src/sched.c \
-          src/proc.c src/run.c src/report.c
+          src/proc.c src/lines.c src/run.c src/report.c
 CLI_SRC = src/cli/main.c src/cli/output.c src/cli/files.c
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)

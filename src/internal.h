@@ -216,6 +216,23 @@ void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now);
 /* Give a done proc back; its memory is reused by later spawns. */
 void corun__proc_release(corun__proc_t *p);
 
+/* ---- line splitting (lines.c) ----------------------------------------- */
+
+typedef struct corun__carry_s {
+  char *buf;
+  size_t len, cap;
+} corun__carry_t;
+
+typedef void (*corun__line_fn)(void *ctx, const char *line, size_t len);
+
+/* Split `n` bytes into lines (without their newline) for `fn`; a partial
+ * last line waits in the carry; lines longer than line_max come in pieces. */
+void corun__lines_feed(corun__carry_t *c, size_t line_max, const char *b,
+                       size_t n, corun__line_fn fn, void *ctx);
+/* Hand on a partial last line, at EOF. */
+void corun__lines_flush(corun__carry_t *c, corun__line_fn fn, void *ctx);
+void corun__carry_free(corun__carry_t *c);
+
 /* ---- JSON writing (report.c) ------------------------------------------ */
 
 /* corun_json_string() and corun_signal_name() are public (corun.h). */

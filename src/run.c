@@ -31,17 +31,12 @@ typedef struct {
 } tail_t;
 
 typedef struct {
-  char *buf;
-  size_t len, cap;
-} carry_t;
-
-typedef struct {
   corun_result_t res;
   corun__proc_t *proc;
   char *error;
   char *reason;
   tail_t tail[2];
-  carry_t carry[2];
+  corun__carry_t carry[2];
   int log_fd[2];
   uv_timer_t *retry_timer;
   uint64_t start_hr;
@@ -134,99 +129,48 @@ static void tail_linearize(tail_t *t, size_t cap) {
   t->head = 0;
 }
 
-/* ---- the line sink ---------------------------------------------------- */
+/* ---- the line sink (the splitter is lines.c) --------------------------- */
 
-static void emit_line(corun_run_t *r, size_t job, corun_stream_t st,
-                      const char *s, size_t n) {
-  r->opts.cb.on_line(r, r->opts.data, job, st, s, n);
-}
+typedef struct {
+  corun_run_t *run;
+  size_t job;
+  corun_stream_t stream;
+} line_ctx_t;
 
-static int carry_add(carry_t *c, const char *b, size_t n) {
-  if (c->len + n > c->cap) {
-    size_t cap = c->cap ? c->cap : 256;
-    while (cap < c->len + n)
-      cap *= 2;
-    char *nb = realloc(c->buf, cap);
-    if (nb == NULL)
-      return -1;
-    c->buf = nb;
-    c->cap = cap;
-  }
-  memcpy(c->buf + c->len, b, n);
-  c->len += n;
-  return 0;
-}
-
-/*
- * Split a chunk into lines: whole lines go straight from the read buffer
- * to the callback; only a partial last line is copied, to be joined with
- * the next chunk. The carry never holds more than line_max bytes: a longer
- * line is passed on in pieces of line_max.
- */
-static void lines_feed(corun_run_t *r, rjob_t *j, size_t job,
-                       corun_stream_t st, const char *b, size_t n) {
-  carry_t *c = &j->carry[sidx(st)];
-  while (n > 0) {
-    const char *nl = memchr(b, '\n', n);
-    size_t k = nl ? (size_t)(nl - b) : n;
-    if (c->len + k > r->line_max) {
-      size_t take = r->line_max - c->len;
-      if (c->len > 0) {
-        carry_add(c, b, take);
-        size_t len = c->len;
-        c->len = 0;
-        emit_line(r, job, st, c->buf, len);
-      } else {
-        emit_line(r, job, st, b, take);
-      }
-      b += take;
-      n -= take;
-      continue;
-    }
-    if (nl == NULL) {
-      carry_add(c, b, n);
-      return;
-    }
-    if (c->len > 0) {
-      carry_add(c, b, k);
-      size_t len = c->len;
-      c->len = 0;
-      emit_line(r, job, st, c->buf, len);
-    } else {
-      emit_line(r, job, st, b, k);
-    }
-    b += k + 1;
-    n -= k + 1;
-  }
-}
-
-static void lines_flush(corun_run_t *r, rjob_t *j, size_t job,
-                        corun_stream_t st) {
-  carry_t *c = &j->carry[sidx(st)];
-  if (c->len > 0) {
-    size_t len = c->len;
-    c->len = 0;
-    emit_line(r, job, st, c->buf, len);
-  }
+static void emit_line(void *ctx, const char *s, size_t n) {
+  line_ctx_t *lc = ctx;
+  corun_run_t *r = lc->run;
+  r->opts.cb.on_line(r, r->opts.data, lc->job, lc->stream, s, n);
 }
 
 /* ---- the log sink: DIR/NAME.out and DIR/NAME.err ----------------------- */
 
-static void log_open(corun_run_t *r, size_t job, unsigned attempt) {
+static void log_close(rjob_t *j);
+
+/* Open the job's two log files; 0, or the errno of the failure. */
+static int log_open(corun_run_t *r, size_t job, unsigned attempt) {
   rjob_t *j = &r->jobs[job];
   const char *name = r->plan->jobs[job].d.name;
   for (int s = 0; s < 2; s++) {
     char *path = NULL;
-    if (asprintf(&path, "%s/%s.%s", r->log_dir, name, s ? "err" : "out") < 0)
-      continue;
+    if (asprintf(&path, "%s/%s.%s", r->log_dir, name, s ? "err" : "out") < 0) {
+      log_close(j);
+      return ENOMEM;
+    }
     for (char *c = path + strlen(r->log_dir) + 1; *c; c++)
       if (*c == '/')
         *c = '_';
     /* Every attempt's output is kept, one after the other. */
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (attempt > 1 ? O_APPEND : O_TRUNC);
     j->log_fd[s] = open(path, flags, 0644);
+    int e = errno;
     free(path);
+    if (j->log_fd[s] < 0) {
+      log_close(j);
+      return e;
+    }
   }
+  return 0;
 }
 
 static void log_write(rjob_t *j, int s, const char *b, size_t n) {
@@ -266,14 +210,18 @@ static void on_data(void *ctx, corun__proc_t *p, corun_stream_t st,
   tail_add(&j->tail[s], r->tail_cap, b, n);
   if (r->opts.cb.on_output)
     r->opts.cb.on_output(r, r->opts.data, job, st, b, n);
-  if (r->opts.cb.on_line)
-    lines_feed(r, j, job, st, b, n);
+  if (r->opts.cb.on_line) {
+    line_ctx_t lc = {r, job, st};
+    corun__lines_feed(&j->carry[s], r->line_max, b, n, emit_line, &lc);
+  }
 }
 
 static void on_eof(void *ctx, corun__proc_t *p, corun_stream_t st) {
   corun_run_t *r = ctx;
-  if (r->opts.cb.on_line)
-    lines_flush(r, &r->jobs[p->job], p->job, st);
+  if (r->opts.cb.on_line) {
+    line_ctx_t lc = {r, p->job, st};
+    corun__lines_flush(&r->jobs[p->job].carry[sidx(st)], emit_line, &lc);
+  }
 }
 
 static double since_start(const corun_run_t *r, uint64_t hr) {
@@ -300,9 +248,7 @@ static void on_done(void *ctx, corun__proc_t *p) {
     how = CORUN__END_FAILED;
   for (int s = 0; s < 2; s++) {
     tail_linearize(&j->tail[s], r->tail_cap);
-    free(j->carry[s].buf);
-    j->carry[s].buf = NULL;
-    j->carry[s].len = j->carry[s].cap = 0;
+    corun__carry_free(&j->carry[s]);
   }
   j->res.out_tail = j->tail[0].buf;
   j->res.out_len = j->tail[0].len;
@@ -386,11 +332,29 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   j->res.attempts = attempt;
   char why[512] = "";
   corun__proc_t *p = NULL;
-  int rc = corun__proc_spawn(r->launcher, &sp, job, j, &p, why, sizeof why);
+  int rc = 0;
+  if (r->log_dir != NULL) {
+    /* Out of descriptors: the job waits for a running one to end. */
+    int e = log_open(r, job, attempt);
+    if (e == EMFILE || e == ENFILE || e == ENOMEM) {
+      free(env);
+      return CORUN__START_LATER;
+    }
+    if (e != 0) {
+      snprintf(why, sizeof why, "%s: cannot open a log file: %s", r->log_dir,
+               strerror(e));
+      rc = uv_translate_sys_error(e);
+    }
+  }
+  if (rc == 0)
+    rc = corun__proc_spawn(r->launcher, &sp, job, j, &p, why, sizeof why);
   free(env);
-  if (rc == CORUN__START_LATER)
+  if (rc == CORUN__START_LATER) {
+    log_close(j);
     return rc;
+  }
   if (rc != 0) {
+    log_close(j);
     free(j->error);
     j->error = corun__strdup(why);
     j->res.error = j->error;
@@ -402,8 +366,6 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   }
   j->proc = p;
   j->res.pid = p->pid;
-  if (r->log_dir)
-    log_open(r, job, attempt);
   if (r->opts.cb.on_job_start)
     r->opts.cb.on_job_start(r, r->opts.data, job, attempt, p->pid);
   return 0;
@@ -664,7 +626,7 @@ int corun_run_free(corun_run_t *r) {
     free(j->reason);
     for (int s = 0; s < 2; s++) {
       free(j->tail[s].buf);
-      free(j->carry[s].buf);
+      corun__carry_free(&j->carry[s]);
     }
   }
   free(r->jobs);

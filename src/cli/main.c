@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define USAGE "Usage: corun [OPTIONS] JOBFILE [JOB...]\n"
@@ -571,6 +572,13 @@ int main(int argc, char **argv) {
   /* Orphans of a job become ours, so the library can reap them with the
    * job's process group and know at once when nothing of a job is left. */
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  /* Each running job holds three descriptors (five with --log-dir): take
+   * all the system allows. When they still run out, jobs wait to start. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   corun_plan_t *plan = NULL;
   corun_error_t err = {0};
