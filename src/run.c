@@ -500,6 +500,37 @@ static const corun__launch_cb_t launch_cb = {on_data, on_eof, on_done};
 
 /* ---- the public run API ------------------------------------------------- */
 
+/* Create a folder and any missing parents, as mkdir -p does. */
+static int mkdir_p(const char *path) {
+  char *p = strdup(path);
+  if (p == NULL) {
+    errno = ENOMEM;
+    return -1;
+  }
+  for (char *c = p + 1; *c; c++) {
+    if (*c != '/')
+      continue;
+    *c = '\0';
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+      free(p);
+      return -1;
+    }
+    *c = '/';
+  }
+  int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+  free(p);
+  if (rc == 0) {
+    struct stat st;
+    if (stat(path, &st) != 0)
+      return -1;
+    if (!S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      return -1;
+    }
+  }
+  return rc;
+}
+
 static unsigned cpu_count(void) {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? (unsigned)n : 1;
@@ -548,7 +579,7 @@ int corun_run_new(corun_run_t **out, uv_loop_t *loop, const corun_plan_t *plan,
     r->log_dir = strdup(opts->log_dir);
     if (r->log_dir == NULL)
       goto nomem;
-    if (mkdir(opts->log_dir, 0755) != 0 && errno != EEXIST) {
+    if (mkdir_p(opts->log_dir) != 0) {
       int e = errno;
       corun__err_add(err, uv_translate_sys_error(e), "%s: %s", opts->log_dir,
                      strerror(e));
