@@ -51,6 +51,7 @@ struct corun_plan_s {
   char *base_dir;
   corun__job_t *jobs;
   size_t n_jobs, cap_jobs;
+  size_t n_tried;        /* add_job calls, accepted or not: positions */
   char **pool_names;
   unsigned *pool_slots;
   size_t n_pools, cap_pools;

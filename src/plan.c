@@ -183,7 +183,9 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
                    LABEL(p));
     return CORUN_ESTATE;
   }
-  size_t idx = p->n_jobs;
+  /* Messages and default names use the job's position among all the
+   * jobs given, whether or not earlier ones were accepted. */
+  size_t idx = p->n_tried++;
   int bad = 0;
 #define BAD(...)                                                              \
   do {                                                                        \
@@ -236,10 +238,11 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
   if (bad)
     return CORUN_EINVALID;
 
-  if (corun__grow(&p->jobs, &p->cap_jobs, idx + 1, sizeof *p->jobs) ||
-      hash_reserve(p, idx + 1))
+  size_t slot = p->n_jobs;
+  if (corun__grow(&p->jobs, &p->cap_jobs, slot + 1, sizeof *p->jobs) ||
+      hash_reserve(p, slot + 1))
     goto nomem;
-  corun__job_t *j = &p->jobs[idx];
+  corun__job_t *j = &p->jobs[slot];
   memset(j, 0, sizeof *j);
   j->d = *d;
   j->d.name = NULL;
@@ -260,7 +263,7 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
   if (j->d.kill_grace_s == 0)
     j->d.kill_grace_s = CORUN_DEFAULT_KILL_GRACE;
   p->n_jobs++;
-  hash_put(p, idx);
+  hash_put(p, slot);
   return 0;
 nomem:
   corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
@@ -472,7 +475,8 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
       } else if (t == i) {
         corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs[%zu]: job \"%s\" needs itself",
                        LABEL(p), i, k, j->d.name);
-        rc = CORUN_EINVALID;
+        if (rc == 0)
+          rc = CORUN_ECYCLE;
       } else {
         /* A need named twice counts once. */
         bool dup = false;
