@@ -46,7 +46,16 @@ typedef struct corun__job_s {
   size_t n_argv;
 } corun__job_t;
 
+/* Job strings and vectors live in chunks freed with the plan: one
+ * allocation per 64 KiB instead of one per string. */
+typedef struct corun__chunk_s {
+  struct corun__chunk_s *next;
+  size_t used, cap;
+  char data[];
+} corun__chunk_t;
+
 struct corun_plan_s {
+  corun__chunk_t *arena;
   char *label;
   char *base_dir;
   corun__job_t *jobs;

@@ -1071,7 +1071,7 @@ nomem:
 
 #undef PICK
 
-static void load_jobs(ctx_t *c, const cJSON *jobs, const settings_t *def) {
+static void load_jobs(ctx_t *c, cJSON *jobs, const settings_t *def) {
   size_t n = count_members(jobs);
   size_t cap = 64;
   while (cap < 2 * n)
@@ -1084,7 +1084,9 @@ static void load_jobs(ctx_t *c, const cJSON *jobs, const settings_t *def) {
     return;
   }
   size_t i = 0;
-  for (const cJSON *j = jobs->child; j; j = j->next, i++) {
+  cJSON *next;
+  for (cJSON *j = jobs->child; j; j = next, i++) {
+    next = j->next;
     size_t mark = path_index(c, i);
     if (!cJSON_IsObject(j)) {
       fail(c, CORUN_EINVALID, "expected an object");
@@ -1102,6 +1104,13 @@ static void load_jobs(ctx_t *c, const cJSON *jobs, const settings_t *def) {
     /* Once anything is wrong the plan is dropped: keep checking only. */
     if (c->code == 0)
       add_job(c, &s, def);
+    if (c->code == 0) {
+      /* The plan has its own copy now: the job's tree can go, and its name
+       * is looked up in the plan from here on. */
+      if (c->names[i] != NULL)
+        c->names[i] = c->plan->jobs[c->plan->n_jobs - 1].d.name;
+      cJSON_Delete(cJSON_DetachItemViaPointer(jobs, j));
+    }
     path_back(c, mark);
   }
 }
@@ -1126,14 +1135,14 @@ static void load_pools(ctx_t *c, const cJSON *pools) {
   }
 }
 
-static void load_top(ctx_t *c, const cJSON *root) {
+static void load_top(ctx_t *c, cJSON *root) {
   if (!cJSON_IsObject(root)) {
     fail(c, CORUN_EINVALID, "expected an object");
     return;
   }
-  const cJSON *jobs = NULL;
+  cJSON *jobs = NULL;
   settings_t def = {0};
-  for (const cJSON *m = root->child; m; m = m->next) {
+  for (cJSON *m = root->child; m; m = m->next) {
     size_t mark = path_key(c, m->string);
     unsigned u;
     int rc;

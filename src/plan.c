@@ -20,6 +20,42 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
+#define CHUNK (64 * 1024)
+
+/* Bump allocation from the plan's arena, aligned for pointers. */
+static void *arena_alloc(corun_plan_t *p, size_t n) {
+  n = (n + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+  corun__chunk_t *c = p->arena;
+  if (c == NULL || c->cap - c->used < n) {
+    size_t cap = n > CHUNK / 4 ? n : CHUNK;
+    corun__chunk_t *nc = malloc(sizeof *nc + cap);
+    if (nc == NULL)
+      return NULL;
+    nc->used = 0;
+    nc->cap = cap;
+    if (c != NULL && cap != CHUNK) {
+      /* A large block goes behind the current chunk, which stays open. */
+      nc->next = c->next;
+      c->next = nc;
+    } else {
+      nc->next = c;
+      p->arena = nc;
+    }
+    c = nc;
+  }
+  void *r = c->data + c->used;
+  c->used += n;
+  return r;
+}
+
+static char *arena_strdup(corun_plan_t *p, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = arena_alloc(p, n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
 bool corun__name_valid(const char *name) {
   size_t n = 0;
   for (const char *c = name; *c; c++, n++) {
@@ -46,31 +82,11 @@ int corun_plan_new(corun_plan_t **out, const char *label,
   return 0;
 }
 
-static void free_strv(const char *const *v) {
-  if (v == NULL)
-    return;
-  for (size_t i = 0; v[i]; i++)
-    free((char *)v[i]);
-  free((void *)v);
-}
-
-static void job_free(corun__job_t *j) {
-  free((char *)j->d.name);
-  free_strv(j->d.argv);
-  free((char *)j->d.shell);
-  free((char *)j->d.cwd);
-  free_strv(j->d.env);
-  free_strv(j->d.needs);
-  free((char *)j->d.pool);
-  free((char *)j->d.stdin_text);
-  free(j->need_idx);
-}
 
 void corun_plan_free(corun_plan_t *p) {
   if (p == NULL)
     return;
-  for (size_t i = 0; i < p->n_jobs; i++)
-    job_free(&p->jobs[i]);
+  /* A job's strings and vectors live in the arena, freed below. */
   free(p->jobs);
   for (size_t i = 0; i < p->n_pools; i++)
     free(p->pool_names[i]);
@@ -84,12 +100,17 @@ void corun_plan_free(corun_plan_t *p) {
   free(p->dep_idx);
   free(p->selected);
   free(p->hash);
+  while (p->arena != NULL) {
+    corun__chunk_t *c = p->arena;
+    p->arena = c->next;
+    free(c);
+  }
   free(p);
 }
 
-/* Copy a NULL-terminated string vector; *n gets its length. */
-static int copy_strv(const char *const *v, const char *const **out,
-                     size_t *n) {
+/* Copy a NULL-terminated string vector into the arena; *n its length. */
+static int copy_strv(corun_plan_t *p, const char *const *v,
+                     const char *const **out, size_t *n) {
   *out = NULL;
   if (n)
     *n = 0;
@@ -98,15 +119,13 @@ static int copy_strv(const char *const *v, const char *const **out,
   size_t k = 0;
   while (v[k])
     k++;
-  char **c = calloc(k + 1, sizeof *c);
+  char **c = arena_alloc(p, (k + 1) * sizeof *c);
   if (c == NULL)
     return UV_ENOMEM;
-  for (size_t i = 0; i < k; i++) {
-    if ((c[i] = strdup(v[i])) == NULL) {
-      free_strv((const char *const *)c);
+  for (size_t i = 0; i < k; i++)
+    if ((c[i] = arena_strdup(p, v[i])) == NULL)
       return UV_ENOMEM;
-    }
-  }
+  c[k] = NULL;
   *out = (const char *const *)c;
   if (n)
     *n = k;
@@ -165,14 +184,16 @@ int corun_plan_find(const corun_plan_t *p, const char *name, size_t *index) {
 
 static bool duration_ok(double v) { return isfinite(v) && v >= 0 && v <= 1e9; }
 
-static char *resolve_cwd(const corun_plan_t *p, const char *cwd) {
-  if (cwd == NULL)
-    return NULL;
+static char *resolve_cwd(corun_plan_t *p, const char *cwd) {
   if (cwd[0] == '/' || p->base_dir == NULL)
-    return strdup(cwd);
-  char *s = NULL;
-  if (asprintf(&s, "%s/%s", p->base_dir, cwd) < 0)
-    return NULL;
+    return arena_strdup(p, cwd);
+  size_t b = strlen(p->base_dir), n = strlen(cwd);
+  char *s = arena_alloc(p, b + n + 2);
+  if (s != NULL) {
+    memcpy(s, p->base_dir, b);
+    s[b] = '/';
+    memcpy(s + b + 1, cwd, n + 1);
+  }
   return s;
 }
 
@@ -249,17 +270,17 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
   j->d.argv = j->d.env = j->d.needs = NULL;
   j->d.shell = j->d.cwd = j->d.pool = j->d.stdin_text = NULL;
   j->pool = -1;
-  if ((j->d.name = strdup(name)) == NULL ||
-      copy_strv(d->argv, &j->d.argv, &j->n_argv) ||
-      copy_strv(d->env, &j->d.env, NULL) ||
-      copy_strv(d->needs, &j->d.needs, &j->n_needs) ||
-      (d->shell && (j->d.shell = strdup(d->shell)) == NULL) ||
+  /* On failure, what was copied stays in the arena until the plan goes. */
+  if ((j->d.name = arena_strdup(p, name)) == NULL ||
+      copy_strv(p, d->argv, &j->d.argv, &j->n_argv) ||
+      copy_strv(p, d->env, &j->d.env, NULL) ||
+      copy_strv(p, d->needs, &j->d.needs, &j->n_needs) ||
+      (d->shell && (j->d.shell = arena_strdup(p, d->shell)) == NULL) ||
       (d->cwd && (j->d.cwd = resolve_cwd(p, d->cwd)) == NULL) ||
-      (d->pool && (j->d.pool = strdup(d->pool)) == NULL) ||
-      (d->stdin_text && (j->d.stdin_text = strdup(d->stdin_text)) == NULL)) {
-    job_free(j);
+      (d->pool && (j->d.pool = arena_strdup(p, d->pool)) == NULL) ||
+      (d->stdin_text &&
+       (j->d.stdin_text = arena_strdup(p, d->stdin_text)) == NULL))
     goto nomem;
-  }
   if (j->d.kill_grace_s == 0)
     j->d.kill_grace_s = CORUN_DEFAULT_KILL_GRACE;
   p->n_jobs++;
@@ -462,10 +483,10 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
         rc = CORUN_EINVALID;
       }
     }
-    free(j->need_idx);
-    j->need_idx = calloc(j->n_needs ? j->n_needs : 1, sizeof(size_t));
+    j->need_idx = arena_alloc(p, (j->n_needs ? j->n_needs : 1) * sizeof(size_t));
     if (j->need_idx == NULL)
       return UV_ENOMEM;
+    memset(j->need_idx, 0, (j->n_needs ? j->n_needs : 1) * sizeof(size_t));
     for (size_t k = 0; k < j->n_needs; k++) {
       size_t t;
       if (!hash_find(p, j->d.needs[k], &t)) {
