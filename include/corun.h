@@ -294,8 +294,16 @@ CORUN_EXTERN void corun_json_string(FILE *f, const char *s, size_t len);
 /* "SIGKILL" for SIGKILL; NULL for a number it does not know. */
 CORUN_EXTERN const char *corun_signal_name(int sig);
 
-/* The JSON report of SPEC §5 (only the selected jobs), to `f`. */
-CORUN_EXTERN int corun_run_write_report(const corun_run_t *run, FILE *f);
+/*
+ * The JSON report of SPEC §5 (only the selected jobs), to `f`. `exit_code`
+ * is the status to record: -1 for the run's own (0 or 1); a program that
+ * was stopped by a signal records its own (130 for SIGINT, say). The
+ * report's "status" is "ok", "failed", or "cancelled" after a cancel.
+ */
+CORUN_EXTERN int corun_run_write_report(const corun_run_t *run, FILE *f,
+                                        int exit_code);
+/* Whether corun_run_cancel() was called on the run. */
+CORUN_EXTERN int corun_run_cancelled(const corun_run_t *run);
 
 /*
  * The blocking convenience: run `plan` on a private loop until it ends and

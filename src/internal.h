@@ -152,6 +152,7 @@ corun_status_t corun__sched_status(const corun__sched_t *s, size_t job);
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t job);
 size_t corun__sched_running(const corun__sched_t *s);
 bool corun__sched_done(const corun__sched_t *s);
+bool corun__sched_cancelled(const corun__sched_t *s);
 /* 0: success, 1: failure (valid once done). */
 int corun__sched_exit_code(const corun__sched_t *s);
 

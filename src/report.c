@@ -124,15 +124,18 @@ static void json_num(FILE *f, double v) {
   fprintf(f, "%.3f", v);
 }
 
-int corun_run_write_report(const corun_run_t *run, FILE *f) {
+int corun_run_write_report(const corun_run_t *run, FILE *f, int exit_code) {
   const corun_plan_t *plan = corun_run_plan(run);
   size_t n = corun_plan_job_count(plan);
   size_t counts[7] = {0};
   for (size_t i = 0; i < n; i++)
     if (corun_plan_job_selected(plan, i))
       counts[corun_run_result(run, i)->status]++;
-  int code = corun_run_exit_code(run);
-  const char *status = code == 0 ? "ok" : code < 0 ? "running" : "failed";
+  int code = exit_code >= 0 ? exit_code : corun_run_exit_code(run);
+  const char *status = !corun_run_ended(run)      ? "running"
+                       : corun_run_cancelled(run) ? "cancelled"
+                       : code == 0                ? "ok"
+                                                  : "failed";
   fprintf(f, "{\"corun\":1,\"status\":\"%s\",\"exit_code\":%d,\"started_at\":",
           status, code < 0 ? 1 : code);
   json_time(f, corun_run_started_at(run));

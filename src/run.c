@@ -684,6 +684,10 @@ int corun_run_exit_code(const corun_run_t *r) {
 
 int corun_run_ended(const corun_run_t *r) { return r->state == R_ENDED; }
 
+int corun_run_cancelled(const corun_run_t *r) {
+  return r->sched != NULL && corun__sched_cancelled(r->sched);
+}
+
 double corun_run_started_at(const corun_run_t *r) { return r->t0_wall; }
 
 double corun_run_duration(const corun_run_t *r) {

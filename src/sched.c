@@ -480,6 +480,8 @@ size_t corun__sched_running(const corun__sched_t *s) { return s->running; }
 
 bool corun__sched_done(const corun__sched_t *s) { return s->ended; }
 
+bool corun__sched_cancelled(const corun__sched_t *s) { return s->cancelled; }
+
 int corun__sched_exit_code(const corun__sched_t *s) {
   if (s->success_halt && !s->cancelled)
     return 0;

@@ -44,6 +44,7 @@ typedef struct cli_s {
   /* group mode: each job's output, printed whole when it ends */
   writer_t *group_out, *group_err;
   FILE *events;
+  int events_error;  /* errno of the first failed events write */
   uint64_t t0_ns;
   size_t n_selected, n_done, n_running;
   /* spans of every attempt (trace, timeline) */

@@ -315,7 +315,7 @@ static void on_check(uv_check_t *h) {
   cli_t *c = &a->cli;
   cli_flush(c);
   if (!c->pipe_gone && (c->out.error == EPIPE || c->err.error == EPIPE ||
-                        (c->events && ferror(c->events) && errno == EPIPE))) {
+                        c->events_error == EPIPE)) {
     c->pipe_gone = true;
     if (c->stop_signal == 0)
       corun_run_cancel(c->run, 0);
@@ -522,7 +522,7 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
     rc = 141;
   else
     rc = a.exit_code;
-  if (report && (corun_run_write_report(c->run, report) != 0 || fflush(report)))
+  if (report && (corun_run_write_report(c->run, report, rc) != 0 || fflush(report)))
     fprintf(stderr, "corun: --report %s: %s\n", o->report, strerror(errno));
   if (junit)
     cli_write_junit(c, junit);

@@ -122,7 +122,8 @@ static void ev_job(cli_t *c, size_t job) {
 
 static void ev_tail(cli_t *c) {
   fprintf(c->events, ",\"t\":%.3f}\n", cli_now(c));
-  fflush(c->events);
+  if (fflush(c->events) != 0 && c->events_error == 0)
+    c->events_error = errno;
 }
 
 static void span_open(cli_t *c, size_t job, unsigned attempt) {
