@@ -44,6 +44,7 @@ typedef struct corun__job_s {
   size_t *need_idx;     /* resolved by seal */
   int pool;             /* index of its pool, -1 none */
   size_t n_argv;
+  size_t pos;           /* position among all jobs given, for messages */
 } corun__job_t;
 
 /* Job strings and vectors live in chunks freed with the plan: one

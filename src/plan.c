@@ -226,7 +226,7 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
         LABEL(p), idx, name);
   else if (hash_find(p, name, &other))
     BAD("%s: jobs[%zu].name: duplicate name \"%s\" (also jobs[%zu])",
-        LABEL(p), idx, name, other);
+        LABEL(p), idx, name, p->jobs[other].pos);
   if ((d->argv == NULL) == (d->shell == NULL))
     BAD("%s: jobs[%zu].cmd: give exactly one of an argv or a shell string",
         LABEL(p), idx);
@@ -270,6 +270,7 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
   j->d.argv = j->d.env = j->d.needs = NULL;
   j->d.shell = j->d.cwd = j->d.pool = j->d.stdin_text = NULL;
   j->pool = -1;
+  j->pos = idx;
   /* On failure, what was copied stays in the arena until the plan goes. */
   if ((j->d.name = arena_strdup(p, name)) == NULL ||
       copy_strv(p, d->argv, &j->d.argv, &j->n_argv) ||
@@ -386,7 +387,7 @@ static void report_cycle(corun_plan_t *p, const size_t *stack, size_t depth,
     w += sprintf(w, "%s -> ", p->jobs[stack[i]].d.name);
   strcpy(w, p->jobs[from].d.name);
   corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs: dependency cycle: %s",
-                 LABEL(p), from, s);
+                 LABEL(p), p->jobs[from].pos, s);
   free(s);
 }
 
@@ -471,6 +472,10 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   size_t n = p->n_jobs;
   int rc = 0;
   size_t edges = 0;
+  /* mark[t] == i + 1: job i named t already (duplicates in O(edges)). */
+  size_t *mark = calloc(n ? n : 1, sizeof *mark);
+  if (mark == NULL)
+    return UV_ENOMEM;
   for (size_t i = 0; i < n; i++) {
     corun__job_t *j = &p->jobs[i];
     if (j->d.pool) {
@@ -479,41 +484,41 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
           j->pool = (int)k;
       if (j->pool < 0) {
         corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].pool: unknown pool \"%s\"",
-                       LABEL(p), i, j->d.pool);
+                       LABEL(p), j->pos, j->d.pool);
         rc = CORUN_EINVALID;
       }
     }
     j->need_idx = arena_alloc(p, (j->n_needs ? j->n_needs : 1) * sizeof(size_t));
-    if (j->need_idx == NULL)
+    if (j->need_idx == NULL) {
+      free(mark);
       return UV_ENOMEM;
+    }
     memset(j->need_idx, 0, (j->n_needs ? j->n_needs : 1) * sizeof(size_t));
     for (size_t k = 0; k < j->n_needs; k++) {
       size_t t;
       if (!hash_find(p, j->d.needs[k], &t)) {
         corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].needs[%zu]: unknown job \"%s\"",
-                       LABEL(p), i, k, j->d.needs[k]);
+                       LABEL(p), j->pos, k, j->d.needs[k]);
         rc = CORUN_EINVALID;
       } else if (t == i) {
         corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs[%zu]: job \"%s\" needs itself",
-                       LABEL(p), i, k, j->d.name);
+                       LABEL(p), j->pos, k, j->d.name);
         if (rc == 0)
           rc = CORUN_ECYCLE;
       } else {
-        /* A need named twice counts once. */
-        bool dup = false;
-        for (size_t m = 0; m < k && !dup; m++)
-          dup = j->need_idx[m] == t && strcmp(j->d.needs[m], j->d.needs[k]) == 0;
-        if (dup) {
+        if (mark[t] == i + 1) {
           corun__err_add(err, CORUN_EINVALID,
                          "%s: jobs[%zu].needs[%zu]: \"%s\" is named twice", LABEL(p),
-                         i, k, j->d.needs[k]);
+                         j->pos, k, j->d.needs[k]);
           rc = CORUN_EINVALID;
         }
+        mark[t] = i + 1;
         j->need_idx[k] = t;
       }
     }
     edges += j->n_needs;
   }
+  free(mark);
   if (rc != 0)
     return rc;
   if ((rc = find_cycles(p, err)) != 0)

@@ -31,6 +31,28 @@ typedef struct {
   size_t n;
 } heap_t;
 
+/*
+ * Notifications are queued and delivered from one place, settle(), never
+ * from the middle of a state change: a callback may then call back in at
+ * any time without finding a half-walked graph, and all_ended is always
+ * the very last thing said.
+ */
+enum {
+  NOTE_END,           /* a job ended; no reason */
+  NOTE_NEED,          /* skipped: `cause` did not succeed */
+  NOTE_HALTED,        /* skipped because of the halt */
+  NOTE_RUN_CANCELLED, /* skipped because the run was cancelled */
+  NOTE_CANCELLED,     /* skipped: cancelled before it started */
+  NOTE_HALT,          /* the halt policy was met */
+  NOTE_RETRY          /* an attempt failed; `cause` is the next attempt */
+};
+
+typedef struct {
+  size_t job, cause;
+  double delay;
+  unsigned char kind, status;
+} note_t;
+
 struct corun__sched_s {
   const corun_plan_t *plan;
   corun__runner_t r;
@@ -46,8 +68,10 @@ struct corun__sched_s {
   const char *halt_text;
   unsigned failures, successes;
   bool halted, success_halt, cancelled, throttled, pump_waiting;
-  bool in_pump, again, ended;
+  bool in_settle, again, ended;
   size_t *stack; /* for skip propagation */
+  note_t *notes; /* a queue: delivered from note_head to note_tail */
+  size_t note_head, note_tail, note_cap;
 };
 
 static void heap_push(heap_t *h, size_t v) {
@@ -129,9 +153,12 @@ int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
   s->jobs = calloc(n ? n : 1, sizeof *s->jobs);
   s->ready.v = malloc((n ? n : 1) * sizeof(size_t));
   s->stack = malloc((n ? n : 1) * sizeof(size_t));
+  s->note_cap = n + 16;
+  s->notes = malloc(s->note_cap * sizeof(note_t));
   s->pool_ready = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(heap_t));
   s->pool_used = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(unsigned));
-  if (!s->jobs || !s->ready.v || !s->stack || !s->pool_ready || !s->pool_used)
+  if (!s->jobs || !s->ready.v || !s->stack || !s->notes || !s->pool_ready ||
+      !s->pool_used)
     goto nomem;
   size_t *per_pool = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(size_t));
   if (per_pool == NULL)
@@ -172,6 +199,7 @@ void corun__sched_free(corun__sched_t *s) {
   free(s->pool_used);
   free(s->ready.v);
   free(s->stack);
+  free(s->notes);
   free(s->jobs);
   free(s);
 }
@@ -191,22 +219,33 @@ static bool satisfied(const corun__sched_t *s, size_t i) {
          (st == CORUN_FAILED || st == CORUN_TIMEOUT || st == CORUN_ERROR);
 }
 
-static void finish(corun__sched_t *s, size_t i, corun_status_t st,
-                   const char *reason) {
+static note_t *note(corun__sched_t *s, size_t job, size_t cause, int kind) {
+  static note_t lost;
+  if (s->note_head == s->note_tail)
+    s->note_head = s->note_tail = 0;
+  if (s->note_tail == s->note_cap &&
+      corun__grow(&s->notes, &s->note_cap, s->note_cap + 1, sizeof(note_t)))
+    return &lost; /* out of memory: the notification is lost, not the run */
+  note_t *n = &s->notes[s->note_tail++];
+  n->job = job;
+  n->cause = cause;
+  n->kind = (unsigned char)kind;
+  return n;
+}
+
+static void finish(corun__sched_t *s, size_t i, corun_status_t st, int kind,
+                   size_t cause) {
   sjob_t *j = &s->jobs[i];
   j->state = S_DONE;
   j->status = (unsigned char)st;
   s->n_done++;
-  s->r.job_end(s->ctx, i, st, reason);
+  note(s, i, cause, kind);
 }
 
-/* Remove a waiting or ready job from consideration (it never starts). */
-static void skip(corun__sched_t *s, size_t i, const char *reason) {
-  sjob_t *j = &s->jobs[i];
-  if (j->state == S_READY) {
-    /* Lazily dropped: the pick loop ignores entries no longer ready. */
-  }
-  finish(s, i, CORUN_SKIPPED, reason);
+/* A waiting or ready job that will never start; a ready one is dropped
+ * from its queue lazily, by pick(). */
+static void skip(corun__sched_t *s, size_t i, int kind, size_t cause) {
+  finish(s, i, CORUN_SKIPPED, kind, cause);
 }
 
 /* Skip every job that transitively needs `i`, which did not succeed. */
@@ -221,10 +260,7 @@ static void skip_dependents(corun__sched_t *s, size_t i) {
       sjob_t *dj = &s->jobs[d];
       if (dj->state != S_WAITING && dj->state != S_READY)
         continue;
-      char reason[CORUN_NAME_MAX + 32];
-      snprintf(reason, sizeof reason, "need %s %s", p->jobs[v].d.name,
-               v == i ? "failed" : "skipped");
-      skip(s, d, reason);
+      skip(s, d, NOTE_NEED, v);
       s->stack[depth++] = d;
     }
   }
@@ -241,16 +277,16 @@ static void release_dependents(corun__sched_t *s, size_t i) {
 }
 
 /* Skip everything not started yet and end retry waits: no new attempts. */
-static void stop_starting(corun__sched_t *s, const char *reason) {
+static void stop_starting(corun__sched_t *s, int kind) {
   for (size_t i = 0; i < s->plan->n_jobs; i++) {
     sjob_t *j = &s->jobs[i];
     if (j->state == S_WAITING || j->state == S_READY) {
-      skip(s, i, reason);
+      skip(s, i, kind, 0);
     } else if (j->state == S_RETRY) {
       s->r.undefer(s->ctx, i);
       s->deferred--;
       /* The last attempt's outcome stands. */
-      finish(s, i, (corun_status_t)j->status, NULL);
+      finish(s, i, (corun_status_t)j->status, NOTE_END, 0);
     }
   }
 }
@@ -273,8 +309,8 @@ static void check_halt(corun__sched_t *s) {
     return;
   s->halted = true;
   s->success_halt = s->halt.on_success;
-  s->r.halted(s->ctx, s->halt_text);
-  stop_starting(s, "halted");
+  note(s, 0, 0, NOTE_HALT);
+  stop_starting(s, NOTE_HALTED);
   if (s->halt.when == CORUN__HALT_NOW)
     stop_running(s, false);
 }
@@ -306,7 +342,8 @@ static bool pick(corun__sched_t *s, size_t *out) {
 
 static void check_done(corun__sched_t *s) {
   if (!s->ended && s->n_done == s->n_selected && s->running == 0 &&
-      s->deferred == 0 && !s->pump_waiting) {
+      s->deferred == 0 && !s->pump_waiting &&
+      s->note_head == s->note_tail) {
     s->ended = true;
     s->r.all_ended(s->ctx);
   }
@@ -314,47 +351,96 @@ static void check_done(corun__sched_t *s) {
 
 static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how);
 
+/* Start what may start now. */
 static void pump(corun__sched_t *s) {
-  if (s->in_pump) {
+  while (!s->halted && !s->cancelled && !s->throttled &&
+         s->running < s->max_jobs) {
+    size_t i;
+    if (!pick(s, &i))
+      break;
+    sjob_t *j = &s->jobs[i];
+    j->state = S_RUNNING;
+    j->stop_sent = false;
+    j->attempts++;
+    s->running++;
+    int pool = s->plan->jobs[i].pool;
+    if (pool >= 0)
+      s->pool_used[pool]++;
+    int rc = s->r.start(s->ctx, i, j->attempts);
+    if (rc == CORUN__START_LATER) {
+      /* Out of processes or descriptors: put it back and wait for a
+       * running job to end, or a short while when none runs. */
+      j->attempts--;
+      s->running--;
+      if (pool >= 0)
+        s->pool_used[pool]--;
+      make_ready(s, i);
+      s->throttled = true;
+      if (s->running == 0 && !s->pump_waiting &&
+          s->r.defer(s->ctx, CORUN__NO_JOB, 0.05) == 0)
+        s->pump_waiting = true;
+      break;
+    }
+    if (rc < 0) {
+      /* Say so before anything else starts: settle() delivers, then
+       * comes back here. */
+      attempt_ended(s, i, CORUN__END_ERROR);
+      break;
+    }
+  }
+}
+
+static void deliver(corun__sched_t *s, const note_t *n) {
+  if (n->kind == NOTE_HALT) {
+    s->r.halted(s->ctx, s->halt_text);
+    return;
+  }
+  if (n->kind == NOTE_RETRY) {
+    s->r.retry(s->ctx, n->job, (corun_status_t)n->status, (unsigned)n->cause,
+               n->delay);
+    return;
+  }
+  char reason[CORUN_NAME_MAX + 32];
+  const char *why = NULL;
+  switch (n->kind) {
+  case NOTE_NEED: {
+    corun_status_t cs = (corun_status_t)s->jobs[n->cause].status;
+    snprintf(reason, sizeof reason, "need %s %s",
+             s->plan->jobs[n->cause].d.name,
+             cs == CORUN_SKIPPED     ? "skipped"
+             : cs == CORUN_CANCELLED ? "cancelled"
+                                     : "failed");
+    why = reason;
+    break;
+  }
+  case NOTE_HALTED: why = "halted"; break;
+  case NOTE_RUN_CANCELLED: why = "run cancelled"; break;
+  case NOTE_CANCELLED: why = "cancelled"; break;
+  default: break;
+  }
+  s->r.job_end(s->ctx, n->job, (corun_status_t)s->jobs[n->job].status, why);
+}
+
+/*
+ * Deliver what was queued and start what can start, until neither has
+ * anything left; then see whether the run is over. A call from inside a
+ * callback only asks the outer loop for another pass.
+ */
+static void settle(corun__sched_t *s) {
+  if (s->in_settle) {
     s->again = true;
     return;
   }
-  s->in_pump = true;
+  s->in_settle = true;
   do {
     s->again = false;
-    while (!s->halted && !s->cancelled && !s->throttled &&
-           s->running < s->max_jobs) {
-      size_t i;
-      if (!pick(s, &i))
-        break;
-      sjob_t *j = &s->jobs[i];
-      j->state = S_RUNNING;
-      j->stop_sent = false;
-      j->attempts++;
-      s->running++;
-      int pool = s->plan->jobs[i].pool;
-      if (pool >= 0)
-        s->pool_used[pool]++;
-      int rc = s->r.start(s->ctx, i, j->attempts);
-      if (rc == CORUN__START_LATER) {
-        /* Out of processes or descriptors: put it back and wait for a
-         * running job to end, or a short while when none runs. */
-        j->attempts--;
-        s->running--;
-        if (pool >= 0)
-          s->pool_used[pool]--;
-        make_ready(s, i);
-        s->throttled = true;
-        if (s->running == 0 && !s->pump_waiting &&
-            s->r.defer(s->ctx, CORUN__NO_JOB, 0.05) == 0)
-          s->pump_waiting = true;
-        break;
-      }
-      if (rc < 0)
-        attempt_ended(s, i, CORUN__END_ERROR);
+    while (s->note_head < s->note_tail) {
+      note_t n = s->notes[s->note_head++];
+      deliver(s, &n);
     }
-  } while (s->again);
-  s->in_pump = false;
+    pump(s);
+  } while (s->again || s->note_head < s->note_tail);
+  s->in_settle = false;
   check_done(s);
 }
 
@@ -383,14 +469,16 @@ static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how) {
       for (unsigned k = 1; k < j->attempts; k++)
         delay *= 2;
     j->state = S_RETRY;
-    s->r.retry(s->ctx, i, st, j->attempts + 1, delay);
     if (s->r.defer(s->ctx, i, delay) == 0) {
       s->deferred++;
+      note_t *n = note(s, i, j->attempts + 1, NOTE_RETRY);
+      n->delay = delay;
+      n->status = (unsigned char)st;
       return;
     }
     /* No timer to be had: the last outcome stands. */
   }
-  finish(s, i, st, NULL);
+  finish(s, i, st, NOTE_END, 0);
   if (satisfied(s, i)) {
     release_dependents(s, i);
   } else {
@@ -407,14 +495,14 @@ void corun__sched_start(corun__sched_t *s) {
   for (size_t i = 0; i < s->plan->n_jobs; i++)
     if (s->jobs[i].state == S_WAITING && s->jobs[i].unmet == 0)
       make_ready(s, i);
-  pump(s);
+  settle(s);
 }
 
 void corun__sched_ended(corun__sched_t *s, size_t i, corun__end_t how) {
   if (s->jobs[i].state != S_RUNNING)
     return;
   attempt_ended(s, i, how);
-  pump(s);
+  settle(s);
 }
 
 void corun__sched_due(corun__sched_t *s, size_t i) {
@@ -425,7 +513,7 @@ void corun__sched_due(corun__sched_t *s, size_t i) {
     s->deferred--;
     make_ready(s, i);
   }
-  pump(s);
+  settle(s);
 }
 
 void corun__sched_cancel(corun__sched_t *s, bool kill_now) {
@@ -433,10 +521,10 @@ void corun__sched_cancel(corun__sched_t *s, bool kill_now) {
     return;
   if (!s->cancelled) {
     s->cancelled = true;
-    stop_starting(s, "run cancelled");
+    stop_starting(s, NOTE_RUN_CANCELLED);
   }
   stop_running(s, kill_now);
-  pump(s);
+  settle(s);
 }
 
 void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
@@ -446,13 +534,13 @@ void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
   switch (j->state) {
   case S_WAITING:
   case S_READY:
-    skip(s, i, "cancelled");
+    skip(s, i, NOTE_CANCELLED, 0);
     skip_dependents(s, i);
     break;
   case S_RETRY:
     s->r.undefer(s->ctx, i);
     s->deferred--;
-    finish(s, i, CORUN_CANCELLED, NULL);
+    finish(s, i, CORUN_CANCELLED, NOTE_END, 0);
     skip_dependents(s, i);
     break;
   case S_RUNNING:
@@ -464,7 +552,7 @@ void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
   default:
     return; /* ended or not selected: nothing to do */
   }
-  pump(s);
+  settle(s);
 }
 
 corun_status_t corun__sched_status(const corun__sched_t *s, size_t i) {
