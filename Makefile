@@ -90,6 +90,21 @@ check test: all $(TEST_BINS) $(HELPER)
 	bash tests/embed/run.sh $(BUILD) || fail=1; \
 	exit $$fail
 
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan:
+	$(MAKE) BUILD=build-asan SANITIZE=address,undefined test
+
+# The CLI suite with corun itself under valgrind memcheck; valgrind's
+# reports are kept in $(BUILD)/valgrind/ and any error fails the run.
+test-valgrind: all $(BUILD)/tests/test_cli $(HELPER)
+	rm -rf $(BUILD)/valgrind
+	CORUN_BIN=$(CURDIR)/tests/valgrind-corun.sh CORUN_REAL_BIN=$(CURDIR)/$(BUILD)/corun \
+	  CORUN_VALGRIND_LOGS=$(CURDIR)/$(BUILD)/valgrind CORUN_UNDER_VALGRIND=1 \
+	  CORUN_HELPER=$(CURDIR)/$(HELPER) CORUN_SRC=$(CURDIR) $(BUILD)/tests/test_cli
+	@if grep -lE 'ERROR SUMMARY: [1-9]|definitely lost: [1-9]' $(BUILD)/valgrind/*.log; then \
+	  echo "valgrind found errors (logs above)"; exit 1; \
+	else echo "valgrind: $$(ls $(BUILD)/valgrind | wc -l) corun runs, no errors"; fi
+
 deps:
 	@if $(PKG) --exists $(DEPS_PKGS) cmocka 2>/dev/null; then \
 	  echo "deps: libuv, libcjson and cmocka found"; \
@@ -115,10 +130,11 @@ help:
 	@echo "make [all]   build corun, libcorun.a, libcorun.so into $(BUILD)/"
 	@echo "make deps    install libuv, cJSON and cmocka from Debian when missing"
 	@echo "make test    build and run the cmocka suites (SANITIZE=address,undefined for sanitizers)"
+	@echo "make test-asan, test-valgrind, fuzz, stress, bench"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make clean"
 
-.PHONY: all check test deps install clean help
+.PHONY: all check test test-asan test-valgrind deps install clean help
 
 # Benchmarks and fuzzing keep their rules beside their sources.
 -include tests/bench/bench.mk

@@ -193,6 +193,7 @@ struct corun__proc_s {
   int pidfd, fd_out, fd_err;
   int wstatus;             /* valid once exited */
   bool exited, killed, draining;
+  bool polled;             /* no pidfd: its exit is polled by a timer */
   corun__stop_t stop;      /* why corun stopped it, if it did */
   double kill_grace;
   uint64_t grace_deadline; /* uv_now() ms */

@@ -47,6 +47,11 @@ struct corun__launcher_s {
   int devnull;
   uv_poll_t poll;
   bool poll_open;
+  /* Without pidfds (kernels before 5.3, valgrind): exits are polled. */
+  uv_timer_t reap;
+  bool no_pidfd;
+  unsigned n_polled;
+  unsigned reap_ms;
   posix_spawnattr_t attr;
   corun__proc_t **slots;
   size_t n_slots, cap_slots;
@@ -103,6 +108,8 @@ int corun__launcher_new(corun__launcher_t **out, uv_loop_t *loop,
   }
   l->poll.data = l;
   l->poll_open = true;
+  uv_timer_init(loop, &l->reap);
+  l->reap.data = l;
   if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_epoll)) != 0) {
     /* The handle is closed by the caller through corun__launcher_close. */
     *out = l;
@@ -140,7 +147,8 @@ void corun__launcher_close(corun__launcher_t *l, void (*close_cb)(void *),
                            void *arg) {
   l->close_cb = close_cb;
   l->close_arg = arg;
-  l->closing = 1; /* the poll handle */
+  l->closing = 2; /* the poll handle and the reap timer */
+  uv_close((uv_handle_t *)&l->reap, launcher_closed_one);
   for (size_t i = 0; i < l->n_slots; i++) {
     l->slots[i]->timer.data = l;
     l->closing++;
@@ -187,7 +195,7 @@ static corun__proc_t *proc_get(corun__launcher_t *l) {
   p->pid = 0;
   p->pidfd = p->fd_out = p->fd_err = -1;
   p->wstatus = 0;
-  p->exited = p->killed = p->draining = false;
+  p->exited = p->killed = p->draining = p->polled = false;
   p->stop = CORUN__STOP_NONE;
   p->grace_deadline = 0;
   p->poll_ms = 0;
@@ -343,8 +351,13 @@ static void on_exit_ready(corun__proc_t *p) {
   }
   p->wstatus = st;
   p->exited = true;
-  close(p->pidfd);
+  if (p->pidfd >= 0)
+    close(p->pidfd);
   p->pidfd = -1;
+  if (p->polled) {
+    p->polled = false;
+    p->l->n_polled--;
+  }
   uv_timer_stop(&p->timer);
   uint64_t now = uv_now(p->l->loop);
   bool stopping = p->stop != CORUN__STOP_NONE;
@@ -369,6 +382,25 @@ static void on_exit_ready(corun__proc_t *p) {
     arm(p, survivors ? 1 : p->grace_deadline - now);
   }
   maybe_done(p);
+}
+
+/* Exits of procs without a pidfd, polled: every 1 ms at first, backing off
+ * to 20 ms while nothing ends. */
+static void on_reap(uv_timer_t *t) {
+  corun__launcher_t *l = t->data;
+  reclaim(l);
+  unsigned before = l->n_polled;
+  for (size_t i = 0; i < l->n_slots && l->n_polled > 0; i++) {
+    corun__proc_t *p = l->slots[i];
+    if (p->polled && !p->exited)
+      on_exit_ready(p);
+  }
+  if (l->n_polled == 0) {
+    uv_timer_stop(&l->reap);
+    return;
+  }
+  l->reap_ms = l->n_polled < before ? 1 : (l->reap_ms * 2 > 20 ? 20 : l->reap_ms * 2);
+  uv_timer_start(&l->reap, on_reap, l->reap_ms, 0);
 }
 
 static void on_epoll(uv_poll_t *h, int status, int events) {
@@ -483,8 +515,18 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
   p->fd_out = po[0];
   p->fd_err = pe[0];
   /* Two descriptors were just closed, so this one can be had. */
-  p->pidfd = pidfd_open(pid, 0);
-  if (p->pidfd < 0 || add_fd(l, p->pidfd, p->slot, KIND_PID) != 0 ||
+  p->pidfd = l->no_pidfd ? -1 : pidfd_open(pid, 0);
+  if (p->pidfd < 0 && (l->no_pidfd || errno == ENOSYS)) {
+    l->no_pidfd = true;
+    p->polled = true;
+    l->n_polled++;
+    if (!uv_is_active((uv_handle_t *)&l->reap)) {
+      l->reap_ms = 1;
+      uv_timer_start(&l->reap, on_reap, 1, 0);
+    }
+  }
+  if ((p->pidfd < 0 && !p->polled) ||
+      (p->pidfd >= 0 && add_fd(l, p->pidfd, p->slot, KIND_PID) != 0) ||
       add_fd(l, p->fd_out, p->slot, KIND_OUT) != 0 ||
       add_fd(l, p->fd_err, p->slot, KIND_ERR) != 0) {
     e = errno;
@@ -495,6 +537,10 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
     if (p->pidfd >= 0)
       close(p->pidfd);
     p->pidfd = -1;
+    if (p->polled) {
+      p->polled = false;
+      l->n_polled--;
+    }
     close(p->fd_out);
     close(p->fd_err);
     p->fd_out = p->fd_err = -1;
