@@ -130,7 +130,8 @@ help:
 	@echo "make [all]   build corun, libcorun.a, libcorun.so into $(BUILD)/"
 	@echo "make deps    install libuv, cJSON and cmocka from Debian when missing"
 	@echo "make test    build and run the cmocka suites (SANITIZE=address,undefined for sanitizers)"
-	@echo "make test-asan, test-valgrind, fuzz, stress, bench"
+	@echo "make test-asan, test-valgrind, fuzz, stress"
+	@echo "make bench   corun against references and peers (BENCH_QUICK=1 for a smoke run)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make clean"
 
@@ -139,5 +140,6 @@ help:
 # Benchmarks and fuzzing keep their rules beside their sources.
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
+
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
