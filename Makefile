@@ -140,6 +140,6 @@ help:
 # Benchmarks and fuzzing keep their rules beside their sources.
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
-
+-include tests/stress/stress.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
