@@ -204,6 +204,8 @@ typedef struct corun_result_s {
   const char *err_tail;
   size_t err_len;
   int err_truncated;
+  int log_error;           /* errno of a failed write to its log file (a
+                              full disk, say): the log stops there; 0 */
 } corun_result_t;
 
 /*
@@ -275,6 +277,14 @@ CORUN_EXTERN int corun_run_cancel(corun_run_t *run, int kill_now);
 /* Stop one job the same way; a job not started yet is skipped. Harmless
  * on a job that ended. */
 CORUN_EXTERN int corun_run_cancel_job(corun_run_t *run, size_t job);
+/*
+ * Stop (paused != 0) or resume reading what the jobs write, for an
+ * embedder whose own output cannot keep up: a job that writes then blocks
+ * once its pipe is full. Exits, timeouts, cancels and kill escalation go
+ * on as usual; after a job's main process exits, its pipes are still read
+ * to the end within its kill_grace. Harmless when the run has ended.
+ */
+CORUN_EXTERN int corun_run_pause_output(corun_run_t *run, int paused);
 /* Free a run that was never started or whose on_run_end has fired
  * (also from inside on_run_end). Otherwise CORUN_ESTATE. */
 CORUN_EXTERN int corun_run_free(corun_run_t *run);

@@ -50,6 +50,7 @@ struct corun__launcher_s {
   /* Without pidfds (kernels before 5.3, valgrind): exits are polled. */
   uv_timer_t reap;
   bool no_pidfd;
+  bool paused; /* output is not read (EOF and errors still are) */
   unsigned n_polled;
   unsigned reap_ms;
   posix_spawnattr_t attr;
@@ -428,11 +429,31 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
   }
 }
 
-static int add_fd(corun__launcher_t *l, int fd, unsigned slot, unsigned kind) {
+static int set_fd(corun__launcher_t *l, int op, int fd, unsigned slot,
+                  unsigned kind) {
   struct epoll_event ev;
-  ev.events = EPOLLIN;
+  /* Paused, an output pipe is watched only for its hangup, which epoll
+   * reports whatever was asked. */
+  ev.events = kind != KIND_PID && l->paused ? 0 : EPOLLIN;
   ev.data.u64 = ((uint64_t)slot << 2) | kind;
-  return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+  return epoll_ctl(l->epfd, op, fd, &ev);
+}
+
+static int add_fd(corun__launcher_t *l, int fd, unsigned slot, unsigned kind) {
+  return set_fd(l, EPOLL_CTL_ADD, fd, slot, kind);
+}
+
+void corun__launcher_pause(corun__launcher_t *l, bool paused) {
+  if (l->paused == paused)
+    return;
+  l->paused = paused;
+  for (size_t i = 0; i < l->n_slots; i++) {
+    corun__proc_t *p = l->slots[i];
+    if (p->fd_out >= 0)
+      set_fd(l, EPOLL_CTL_MOD, p->fd_out, p->slot, KIND_OUT);
+    if (p->fd_err >= 0)
+      set_fd(l, EPOLL_CTL_MOD, p->fd_err, p->slot, KIND_ERR);
+  }
 }
 
 static bool out_of_resources(int e) {
@@ -568,8 +589,10 @@ fail:
     close(in);
   if (p != NULL)
     corun__proc_release(p);
-  if (out_of_resources(e))
+  if (out_of_resources(e)) {
+    snprintf(why, why_len, "%s", strerror(e));
     return CORUN__START_LATER;
+  }
   if (sp->cwd != NULL && (e == ENOENT || e == ENOTDIR || e == EACCES) &&
       access(sp->cwd, X_OK) != 0)
     snprintf(why, why_len, "cwd %s: %s", sp->cwd, strerror(errno));

@@ -180,6 +180,8 @@ int corun_run_write_report(const corun_run_t *run, FILE *f, int exit_code) {
     json_cstr(f, r->error);
     fputs(",\"reason\":", f);
     json_cstr(f, r->reason);
+    fputs(",\"log_error\":", f);
+    json_cstr(f, r->log_error ? strerror(r->log_error) : NULL);
     fputc('}', f);
   }
   fputs(first ? "]}\n" : "\n]}\n", f);

@@ -179,7 +179,10 @@ static void log_write(rjob_t *j, int s, const char *b, size_t n) {
     if (w < 0 && errno == EINTR)
       continue;
     if (w < 0) {
-      /* A full disk: the log is cut here, the job goes on. */
+      /* A full disk: the log is cut here, the job goes on, and the result
+       * says so. */
+      if (j->res.log_error == 0)
+        j->res.log_error = errno;
       close(j->log_fd[s]);
       j->log_fd[s] = -1;
       return;
@@ -337,10 +340,10 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
     /* Out of descriptors: the job waits for a running one to end. */
     int e = log_open(r, job, attempt);
     if (e == EMFILE || e == ENFILE || e == ENOMEM) {
-      free(env);
-      return CORUN__START_LATER;
-    }
-    if (e != 0) {
+      snprintf(why, sizeof why, "%s: cannot open a log file: %s", r->log_dir,
+               strerror(e));
+      rc = CORUN__START_LATER;
+    } else if (e != 0) {
       snprintf(why, sizeof why, "%s: cannot open a log file: %s", r->log_dir,
                strerror(e));
       rc = uv_translate_sys_error(e);
@@ -349,14 +352,17 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   if (rc == 0)
     rc = corun__proc_spawn(r->launcher, &sp, job, j, &p, why, sizeof why);
   free(env);
-  if (rc == CORUN__START_LATER) {
-    log_close(j);
-    return rc;
-  }
   if (rc != 0) {
+    /* Kept for the report: a job that waits too long for descriptors
+     * ends `error` with this reason. */
     log_close(j);
     free(j->error);
     j->error = corun__strdup(why);
+    j->res.error = j->error;
+  }
+  if (rc == CORUN__START_LATER)
+    return rc;
+  if (rc != 0) {
     j->res.error = j->error;
     j->res.pid = 0;
     j->res.exit_code = -1;
@@ -366,6 +372,9 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   }
   j->proc = p;
   j->res.pid = p->pid;
+  free(j->error);
+  j->error = NULL;
+  j->res.error = NULL;
   if (r->opts.cb.on_job_start)
     r->opts.cb.on_job_start(r, r->opts.data, job, attempt, p->pid);
   return 0;
@@ -643,6 +652,12 @@ int corun_run_cancel_job(corun_run_t *r, size_t job) {
   if (r->state != R_RUNNING)
     return 0;
   corun__sched_cancel_job(r->sched, job);
+  return 0;
+}
+
+int corun_run_pause_output(corun_run_t *r, int paused) {
+  if (r->state == R_RUNNING && r->launcher != NULL)
+    corun__launcher_pause(r->launcher, paused != 0);
   return 0;
 }
 

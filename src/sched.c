@@ -18,6 +18,10 @@
 
 enum { S_IGNORED, S_WAITING, S_READY, S_RUNNING, S_RETRY, S_DONE };
 
+/* How many 50 ms waits for descriptors or processes, with nothing of ours
+ * running, before a job ends `error` rather than wait on. */
+#define STARVED_MAX 40
+
 typedef struct {
   unsigned char state;
   unsigned char status; /* corun_status_t once S_DONE */
@@ -68,6 +72,7 @@ struct corun__sched_s {
   const char *halt_text;
   unsigned failures, successes;
   bool halted, success_halt, cancelled, throttled, pump_waiting;
+  unsigned starved; /* START_LATER in a row with nothing running */
   bool in_settle, again, ended;
   size_t *stack; /* for skip propagation */
   note_t *notes; /* a queue: delivered from note_head to note_tail */
@@ -367,6 +372,13 @@ static void pump(corun__sched_t *s) {
     if (pool >= 0)
       s->pool_used[pool]++;
     int rc = s->r.start(s->ctx, i, j->attempts);
+    if (rc == CORUN__START_LATER && s->running == 1 &&
+        ++s->starved > STARVED_MAX) {
+      /* Nothing runs that could free what is missing: it will not come. */
+      rc = CORUN_EIO;
+    }
+    if (rc == 0)
+      s->starved = 0;
     if (rc == CORUN__START_LATER) {
       /* Out of processes or descriptors: put it back and wait for a
        * running job to end, or a short while when none runs. */

@@ -725,6 +725,26 @@ static void test_sched_start_later_with_nothing_running_defers_a_pump(
   assert_int_equal(corun__sched_exit_code(f->s), 0);
 }
 
+/* With nothing running, nothing can free what is missing: after enough
+ * waits the job ends `error` instead of waiting forever. */
+static void test_sched_start_later_gives_up_when_nothing_runs(void **state) {
+  fake_t *f = *state;
+  JOB(f, .name = "a");
+  JOB(f, .name = "b", .needs = NEEDS("a"));
+  f->always_rc[0] = CORUN__START_LATER;
+  run(f, 1, "never");
+  unsigned waits = 0;
+  while (corun__sched_status(f->s, 0) == CORUN_PENDING && waits < 1000) {
+    due(f, NULL);
+    waits++;
+  }
+  assert_true(waits >= 30 && waits <= 60);
+  assert_int_equal(corun__sched_status(f->s, 0), CORUN_ERROR);
+  assert_int_equal(corun__sched_status(f->s, 1), CORUN_SKIPPED);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 1);
+}
+
 static void test_sched_start_later_waits_on_repeated_shortage(void **state) {
   fake_t *f = *state;
   JOB(f, .name = "a");
@@ -1662,6 +1682,7 @@ int main(void) {
       T(test_sched_start_later_restarts_after_another_job_ends),
       T(test_sched_start_later_with_nothing_running_defers_a_pump),
       T(test_sched_start_later_waits_on_repeated_shortage),
+      T(test_sched_start_later_gives_up_when_nothing_runs),
       T(test_sched_retries_failed_attempt_after_retry_delay),
       T(test_sched_keeps_retry_delay_constant_without_backoff),
       T(test_sched_doubles_retry_delay_with_backoff),

@@ -15,14 +15,16 @@ typedef enum { OUT_PREFIX, OUT_GROUP, OUT_RAW, OUT_NONE } out_mode_t;
 typedef struct {
   int fd;
   char *buf;
-  size_t len, cap;
+  size_t off, len, cap; /* pending: buf[off..len) */
   int error; /* errno of the first failed write, 0 while fine */
 } writer_t;
 
 void w_init(writer_t *w, int fd);
 void w_put(writer_t *w, const void *p, size_t n);
 void w_str(writer_t *w, const char *s);
+/* Write what is pending; on a non-blocking descriptor, what fits. */
 void w_flush(writer_t *w);
+size_t w_pending(const writer_t *w);
 void w_free(writer_t *w);
 
 /* One attempt of a job, for the trace and the timeline. */
@@ -53,6 +55,14 @@ typedef struct cli_s {
   size_t *open_span; /* per job: index of its running span + 1 */
   unsigned char *lane_busy;
   size_t n_lanes;
+  /* stdout and stderr when they are pipes or sockets: written without
+   * blocking, watched for room, and the run's output paused while too
+   * much waits (a reader that stops reading must not stop corun). */
+  uv_poll_t wpoll[2];
+  bool wpoll_init[2], wpoll_on[2];
+  int saved_flags[2];
+  bool output_paused;
+  bool events_on_stdout;
   int stop_signal;   /* the first signal that stopped the run */
   bool pipe_gone;    /* our stdout or stderr went away */
   bool progress_shown;
@@ -62,6 +72,10 @@ typedef struct cli_s {
 void cli_callbacks(cli_t *c, corun_callbacks_t *cb);
 double cli_now(const cli_t *c);
 void cli_flush(cli_t *c);
+/* Set up non-blocking stdout/stderr on `loop`; undo it (then blocking). */
+void cli_output_start(cli_t *c, uv_loop_t *loop);
+void cli_output_close(cli_t *c);
+void cli_output_finish(cli_t *c, double limit_s);
 void cli_progress(cli_t *c, bool final);
 
 /* Files written after the run (files.c). */

@@ -328,6 +328,7 @@ static void on_tick(uv_timer_t *t) {
 }
 
 static void close_all(app_t *a) {
+  cli_output_close(&a->cli);
   for (int i = 0; i < 3; i++)
     uv_close((uv_handle_t *)&a->sig[i], NULL);
   uv_close((uv_handle_t *)&a->check, NULL);
@@ -411,6 +412,16 @@ static void summary(const cli_t *c, int exit_code) {
       }
     }
   }
+  size_t cut = 0;
+  for (size_t i = 0; i < n; i++) {
+    const corun_result_t *r = corun_run_result(c->run, i);
+    if (corun_plan_job_selected(c->plan, i) && r->log_error) {
+      fprintf(f, "corun: --log-dir: the log of %s is incomplete: %s\n", r->name,
+              strerror(r->log_error));
+      cut++;
+    }
+  }
+  (void)cut;
   if (bad > 0 || c->progress)
     fprintf(f,
             "corun: %zu ok, %zu failed, %zu timeout, %zu cancelled, %zu skipped, "
@@ -474,6 +485,11 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
   }
 
   uv_loop_t *loop = uv_default_loop();
+  if (loop == NULL) {
+    fprintf(stderr, "corun: cannot set up the event loop: %s\n", strerror(errno));
+    rc = 2;
+    goto out;
+  }
   corun_run_options_t ro;
   memset(&ro, 0, sizeof ro);
   ro.jobs = o->jobs;
@@ -502,6 +518,10 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
   uv_check_start(&a.check, on_check);
   uv_timer_init(loop, &a.tick);
   a.tick.data = &a;
+  /* The events stream on stdout is written with stdio, which must not
+   * meet a non-blocking descriptor. */
+  c->events_on_stdout = events == stdout;
+  cli_output_start(c, loop);
   if (c->progress)
     uv_timer_start(&a.tick, on_tick, 0, 100);
   c->t0_ns = uv_hrtime();
@@ -514,14 +534,18 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
   }
   uv_run(loop, UV_RUN_DEFAULT);
   cli_progress(c, true);
-  cli_flush(c);
 
+  /* The files first: the last of stdout may wait on a slow reader. */
   if (c->stop_signal)
     rc = 128 + c->stop_signal;
   else if (c->pipe_gone)
     rc = 141;
   else
     rc = a.exit_code;
+  /* A log that could not be written in full fails the run it records. */
+  for (size_t i = 0; rc == 0 && i < n; i++)
+    if (corun_plan_job_selected(plan, i) && corun_run_result(c->run, i)->log_error)
+      rc = 1;
   if (report && (corun_run_write_report(c->run, report, rc) != 0 || fflush(report)))
     fprintf(stderr, "corun: --report %s: %s\n", o->report, strerror(errno));
   if (junit)
@@ -536,6 +560,8 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
             rc, cli_now(c));
     fflush(events);
   }
+  /* Stopped by a signal, a reader that does not read gets 2 s more. */
+  cli_output_finish(c, c->stop_signal ? 2.0 : 0);
   if (!o->quiet && !c->pipe_gone)
     summary(c, rc);
   uv_loop_close(loop);
@@ -578,6 +604,12 @@ int main(int argc, char **argv) {
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  /* The loop, its signal pipe and one job need about a dozen. */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 16) {
+    fprintf(stderr, "corun: too few file descriptors (the limit is %lu; corun "
+                    "needs at least 16)\n", (unsigned long)rl.rlim_cur);
+    return 2;
   }
 
   corun_plan_t *plan = NULL;

@@ -7,53 +7,50 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
 /* ---- buffered writers ---------------------------------------------------- */
 
 #define W_FLUSH_AT (64 * 1024)
+#define PAUSE_ABOVE (4u << 20)  /* pending bytes that pause the run's output */
+#define RESUME_BELOW (512u << 10)
 
 void w_init(writer_t *w, int fd) {
   memset(w, 0, sizeof *w);
   w->fd = fd;
 }
 
+size_t w_pending(const writer_t *w) { return w->len - w->off; }
+
 void w_flush(writer_t *w) {
-  size_t off = 0;
-  while (off < w->len && w->error == 0) {
-    ssize_t n = write(w->fd, w->buf + off, w->len - off);
+  while (w->off < w->len && w->error == 0) {
+    ssize_t n = write(w->fd, w->buf + w->off, w->len - w->off);
     if (n < 0 && errno == EINTR)
       continue;
+    if (n < 0 && errno == EAGAIN)
+      return; /* the rest waits for room */
     if (n < 0)
       w->error = errno;
     else
-      off += (size_t)n;
+      w->off += (size_t)n;
   }
-  w->len = 0;
+  w->off = w->len = 0;
 }
 
 void w_put(writer_t *w, const void *p, size_t n) {
   if (w->error != 0)
     return; /* the reader is gone: drop it */
+  if (w->len + n > w->cap && w->off > 0) {
+    memmove(w->buf, w->buf + w->off, w->len - w->off);
+    w->len -= w->off;
+    w->off = 0;
+  }
   if (w->len + n > w->cap) {
-    if (w->len > 0 && w->fd >= 0)
-      w_flush(w);
-    if (n > W_FLUSH_AT && w->fd >= 0) {
-      /* Larger than the buffer: straight out. */
-      size_t off = 0;
-      while (off < n && w->error == 0) {
-        ssize_t k = write(w->fd, (const char *)p + off, n - off);
-        if (k < 0 && errno == EINTR)
-          continue;
-        if (k < 0)
-          w->error = errno;
-        else
-          off += (size_t)k;
-      }
-      return;
-    }
     size_t cap = w->cap ? w->cap : 4096;
     while (cap < w->len + n)
       cap *= 2;
@@ -67,7 +64,7 @@ void w_put(writer_t *w, const void *p, size_t n) {
   }
   memcpy(w->buf + w->len, p, n);
   w->len += n;
-  if (w->fd >= 0 && w->len >= W_FLUSH_AT)
+  if (w->fd >= 0 && w_pending(w) >= W_FLUSH_AT)
     w_flush(w);
 }
 
@@ -76,7 +73,7 @@ void w_str(writer_t *w, const char *s) { w_put(w, s, strlen(s)); }
 void w_free(writer_t *w) {
   free(w->buf);
   w->buf = NULL;
-  w->len = w->cap = 0;
+  w->off = w->len = w->cap = 0;
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -356,9 +353,48 @@ void cli_progress(cli_t *c, bool final) {
   c->progress_shown = true;
 }
 
+static void on_writable(uv_poll_t *h, int status, int events);
+
+/* Watch for room where output waits; pause the run's output while too
+ * much waits, resume once most of it is out. */
+static void pressure(cli_t *c) {
+  writer_t *w[2] = {&c->out, &c->err};
+  size_t total = 0;
+  for (int i = 0; i < 2; i++) {
+    size_t left = w[i]->error ? 0 : w_pending(w[i]);
+    total += left;
+    if (!c->wpoll_init[i])
+      continue;
+    if (left > 0 && !c->wpoll_on[i]) {
+      c->wpoll_on[i] = uv_poll_start(&c->wpoll[i], UV_WRITABLE, on_writable) == 0;
+    } else if (left == 0 && c->wpoll_on[i]) {
+      uv_poll_stop(&c->wpoll[i]);
+      c->wpoll_on[i] = false;
+    }
+  }
+  if (!c->output_paused && total > PAUSE_ABOVE && c->run != NULL) {
+    c->output_paused = true;
+    corun_run_pause_output(c->run, 1);
+  } else if (c->output_paused && total < RESUME_BELOW && c->run != NULL) {
+    c->output_paused = false;
+    corun_run_pause_output(c->run, 0);
+  }
+}
+
+static void on_writable(uv_poll_t *h, int status, int events) {
+  cli_t *c = h->data;
+  (void)events;
+  int i = h == &c->wpoll[0] ? 0 : 1;
+  writer_t *w = i == 0 ? &c->out : &c->err;
+  if (status < 0 && w->error == 0)
+    w->error = EPIPE; /* POLLERR: the reader is gone */
+  w_flush(w);
+  pressure(c);
+}
+
 /* Called once per loop turn: what the jobs wrote goes out. */
 void cli_flush(cli_t *c) {
-  if (c->out.len == 0 && c->err.len == 0)
+  if (w_pending(&c->out) == 0 && w_pending(&c->err) == 0)
     return;
   bool redraw = c->progress_shown;
   if (redraw) {
@@ -369,4 +405,57 @@ void cli_flush(cli_t *c) {
   w_flush(&c->err);
   if (redraw)
     cli_progress(c, false);
+  pressure(c);
+}
+
+void cli_output_start(cli_t *c, uv_loop_t *loop) {
+  for (int i = 0; i < 2; i++) {
+    struct stat st;
+    int fd = i + 1;
+    c->saved_flags[i] = fcntl(fd, F_GETFL);
+    /* Only pipes and sockets: a file never blocks, and a terminal shared
+     * with the shell is left as it is. uv_poll_init makes it non-blocking. */
+    if ((fd == 1 && c->events_on_stdout) || c->saved_flags[i] < 0 ||
+        fstat(fd, &st) != 0 ||
+        !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+      continue;
+    if (uv_poll_init(loop, &c->wpoll[i], fd) == 0) {
+      c->wpoll[i].data = c;
+      c->wpoll_init[i] = true;
+    }
+  }
+}
+
+void cli_output_close(cli_t *c) {
+  for (int i = 0; i < 2; i++) {
+    if (c->wpoll_init[i])
+      uv_close((uv_handle_t *)&c->wpoll[i], NULL);
+    c->wpoll_on[i] = false;
+  }
+}
+
+/*
+ * The last of the output, once the loop is done: blocking again, as it
+ * was. With limit_s > 0 (corun was stopped), a reader that does not read
+ * gets that long, then what is left is dropped.
+ */
+void cli_output_finish(cli_t *c, double limit_s) {
+  writer_t *w[2] = {&c->out, &c->err};
+  for (int i = 0; i < 2; i++) {
+    if (!c->wpoll_init[i])
+      continue;
+    if (limit_s > 0) {
+      double t0 = cli_now(c);
+      while (w_pending(w[i]) > 0 && w[i]->error == 0 &&
+             cli_now(c) - t0 < limit_s) {
+        struct pollfd pfd = {i + 1, POLLOUT, 0};
+        if (poll(&pfd, 1, 100) > 0)
+          w_flush(w[i]);
+      }
+      w[i]->off = w[i]->len = 0;
+    }
+    fcntl(i + 1, F_SETFL, c->saved_flags[i]);
+  }
+  w_flush(&c->out);
+  w_flush(&c->err);
 }

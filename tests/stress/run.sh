@@ -486,7 +486,11 @@ write([job("small", [H, "out", "hello", "err", "hello-err"])] +
       [job("after", [H, "out", "after"], needs=["big1", "big2", "big3"])])
 EOF
   run_corun 60 -j4 --output none --log-dir "$D/full/logs" --report "$D/report.json" "$D/jobs.json"
-  expect_rc 0
+  # The jobs succeed, but the logs asked for are incomplete: exit 1, and
+  # corun names each cut log and the reason.
+  expect_rc 1
+  grep -q "the log of big[1-3] is incomplete: No space left on device" "$D/err" ||
+    fail "no message about the cut logs: $(head -c 300 "$D/err")"
   pycheck "$D/report.json" "$D/full/logs" <<'EOF'
 import os
 expect_all(5)
@@ -632,6 +636,74 @@ EOF
   note "rewritten by rename, truncated in place, deleted"
 }
 
+# ---- 11. a reader that stops reading --------------------------------------
+
+s11() {
+  gen "$D/jobs.json" <<'EOF2'
+write([job("flood", [H, "lines", "100000000", "80"], timeout="1s", kill_grace="500ms"),
+       job("quiet", [H, "sleep", "0.3", "out", "done"])])
+EOF2
+  # The reader never reads: the timeout must still fire on time.
+  local t0
+  t0=$(now)
+  timeout -k 5 30 "$CORUN" --report "$D/report.json" "$D/jobs.json" 2>"$D/err" | sleep 4
+  SECS=$(since "$t0")
+  pycheck "$D/report.json" <<'EOF2'
+if by["flood"]["status"] != "timeout":
+    bad("flood: %s, expected timeout" % by["flood"]["status"])
+elif by["flood"]["duration_s"] > 2.5:
+    bad("flood timed out after %.2fs, expected about 1 s" % by["flood"]["duration_s"])
+if by["quiet"]["status"] != "ok":
+    bad("quiet: %s" % by["quiet"]["status"])
+EOF2
+  # And SIGTERM must stop it while nobody reads.
+  gen "$D/jobs2.json" <<'EOF2'
+write([job("flood", [H, "lines", "100000000", "80"], timeout="60s")])
+EOF2
+  timeout -k 5 30 "$CORUN" --report "$D/report2.json" "$D/jobs2.json" 2>"$D/err2" | sleep 20 &
+  local pid
+  sleep 1
+  pid=$(pgrep -f -- "--report $D/report2.json" | head -n 1)
+  if [[ -z $pid ]]; then
+    fail "corun is not running"
+  else
+    t0=$(now)
+    kill -TERM "$pid"
+    local waited=0
+    while kill -0 "$pid" 2>/dev/null && ((waited < 100)); do
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    kill -0 "$pid" 2>/dev/null && fail "corun still running 10 s after SIGTERM"
+    note "SIGTERM to exit $(since "$t0")s"
+  fi
+  pkill -f "sleep 20" 2>/dev/null
+  wait
+  pycheck "$D/report2.json" <<'EOF2'
+if r["status"] != "cancelled" or r["exit_code"] != 143:
+    bad("report: %s %s, expected cancelled 143" % (r["status"], r["exit_code"]))
+expect_all(1, "cancelled")
+EOF2
+}
+
+# ---- 12. no descriptors to be had -------------------------------------------
+
+s12() {
+  gen "$D/jobs.json" <<'EOF2'
+write([job("a", ["true"]), job("b", ["true"])])
+EOF2
+  # Too few descriptors for any job, and nothing running that could free
+  # some: the jobs end `error` instead of waiting forever.
+  NOFILE=14 run_corun 30 --report "$D/report.json" "$D/jobs.json"
+  expect_rc 1
+  pycheck "$D/report.json" <<'EOF2'
+expect_all(2, "error")
+if "Too many open files" not in (by["a"]["error"] or ""):
+    bad("a: error %r" % by["a"]["error"])
+EOF2
+  note "corun ${SECS}s"
+}
+
 echo "corun stress: $CORUN"
 scenario 1 "1000 jobs at once" s1
 scenario 2 "1000 jobs at once under ulimit -n 64" s2
@@ -643,5 +715,7 @@ scenario 7 "--log-dir on a full filesystem" s7
 scenario 8 "outputs to unwritable paths refused" s8
 scenario 9 "stdout closed early (| head -1)" s9
 scenario 10 "job file changed or deleted while running" s10
+scenario 11 "a reader that stops reading: timeouts and SIGTERM still work" s11
+scenario 12 "no descriptors to be had: jobs end error, no hang" s12
 echo "stress: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
