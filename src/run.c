@@ -327,8 +327,16 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   if (d->env != NULL && (env = make_env(d)) == NULL)
     return CORUN__START_LATER;
   sp.envp = env;
+  /* A new attempt: the result describes it alone from here on, and holds
+   * no pointer into buffers the attempt may move. */
   for (int s = 0; s < 2; s++)
     tail_reset(&j->tail[s]);
+  j->res.out_tail = j->res.err_tail = NULL;
+  j->res.out_len = j->res.err_len = 0;
+  j->res.out_truncated = j->res.err_truncated = 0;
+  j->res.exit_code = -1;
+  j->res.signal = 0;
+  j->res.pid = 0;
   j->log_fd[0] = j->log_fd[1] = -1;
   j->start_hr = uv_hrtime();
   j->res.started_at = r->t0_wall + since_start(r, j->start_hr);
