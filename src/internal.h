@@ -226,6 +226,8 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
 /* Stop: SIGTERM to the group, SIGKILL after the grace (at once when
  * kill_now). The attempt ends through the done callback. */
 void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now);
+/* Stop or resume reading the output of every proc, now and to come. */
+void corun__launcher_pause(corun__launcher_t *l, bool paused);
 /* Give a done proc back; its memory is reused by later spawns. */
 void corun__proc_release(corun__proc_t *p);
 
