@@ -42,7 +42,7 @@ CLI_SRC = src/cli/main.c src/cli/output.c src/cli/files.c
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-TESTS = test_duration test_load test_plan test_sched test_run test_cli
+TESTS = test_duration test_load test_plan test_sched test_run test_cli test_bad
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 HELPER = $(BUILD)/tests/helper
 
