@@ -87,7 +87,7 @@ check test: all $(TEST_BINS) $(HELPER)
 	  CORUN_SRC=$(CURDIR) $(TEST_WRAP) $(BUILD)/tests/$$t || fail=1; \
 	done; \
 	echo "== embed (installed library, pkg-config only)"; \
-	bash tests/embed/run.sh $(BUILD) || fail=1; \
+	bash tests/embed/run.sh $(BUILD) "$(if $(SANITIZE),-fsanitize=$(SANITIZE))" || fail=1; \
 	exit $$fail
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -134,6 +134,8 @@ help:
 	@echo "make bench   corun against references and peers (BENCH_QUICK=1 for a smoke run)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make clean"
+
+.SECONDARY:
 
 .PHONY: all check test test-asan test-valgrind deps install clean help
 

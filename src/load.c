@@ -339,7 +339,8 @@ static int scan_string(scan_t *sc, size_t *i) {
     if (c == '"')
       break;
     if (c == '\n')
-      return scan_fail(sc, j, "line break in a string (write it as \\n)");
+      return scan_fail(sc, j, "string not closed before the end of the line "
+                              "(a line break inside a string is written \\n)");
     if (c < 0x20) {
       char m[64];
       snprintf(m, sizeof m, "control character U+%04X in a string", c);
@@ -423,11 +424,22 @@ static int scan_number(scan_t *sc, size_t *i) {
   return 0;
 }
 
+/* true, false or null; a misspelling is named whole, where it starts. */
 static int scan_literal(scan_t *sc, size_t *i, const char *word) {
   size_t j = *i;
-  for (const char *w = word; *w; w++, j++)
-    if (j >= sc->len || sc->s[j] != (unsigned char)*w)
-      return scan_unexpected(sc, j, "");
+  for (const char *w = word; *w; w++, j++) {
+    if (j >= sc->len || sc->s[j] != (unsigned char)*w) {
+      size_t end = *i;
+      while (end < sc->len && end - *i < 20 &&
+             ((sc->s[end] >= 'a' && sc->s[end] <= 'z') ||
+              (sc->s[end] >= 'A' && sc->s[end] <= 'Z')))
+        end++;
+      char m[96];
+      snprintf(m, sizeof m, "unexpected '%.*s', expected a value "
+               "(true, false or null)", (int)(end - *i), (const char *)sc->s + *i);
+      return scan_fail(sc, *i, m);
+    }
+  }
   *i = j;
   return 0;
 }
@@ -438,8 +450,32 @@ static int scan_literal(scan_t *sc, size_t *i, const char *word) {
  * with containers nested at most MAX_DEPTH deep. Iterative: no input can
  * exhaust the stack. Returns 0, or -1 with sc->at, sc->code and sc->msg.
  */
+enum scan_state { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER };
+
+/* What the scanner wanted where it stopped, for the message. */
+static const char *expected(enum scan_state st, const char *stack,
+                            size_t depth, unsigned char c) {
+  bool obj = depth > 0 && stack[depth - 1] == '{';
+  switch (st) {
+  case AFTER:
+    if (depth == 0)
+      return " after the JSON value";
+    return obj ? ", expected ',' or '}'" : ", expected ',' or ']'";
+  case KEY:
+    return c == '}' ? ", expected a key (a comma cannot come last)"
+                    : ", expected a key in double quotes";
+  case KEY_OR_CLOSE: return ", expected a key in double quotes or '}'";
+  case COLON: return ", expected ':'";
+  case VALUE:
+    return c == ']' || c == '}' ? ", expected a value (a comma cannot come last)"
+                                : ", expected a value";
+  case VALUE_OR_CLOSE: return ", expected a value or ']'";
+  }
+  return "";
+}
+
 static int scan_json(scan_t *sc) {
-  enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, COLON, AFTER } st = VALUE;
+  enum scan_state st = VALUE;
   char stack[MAX_DEPTH];
   size_t depth = 0, i = 0;
   const unsigned char *s = sc->s;
@@ -450,13 +486,13 @@ static int scan_json(scan_t *sc) {
     if (i >= sc->len) {
       if (depth == 0 && st == AFTER)
         return 0;
-      return scan_unexpected(sc, i, "");
+      return scan_unexpected(sc, i, expected(st, stack, depth, 0));
     }
     unsigned char c = s[i];
     switch (st) {
     case AFTER:
       if (depth == 0)
-        return scan_unexpected(sc, i, " after the JSON value");
+        return scan_unexpected(sc, i, expected(st, stack, depth, c));
       if (c == ',') {
         st = stack[depth - 1] == '{' ? KEY : VALUE;
         i++;
@@ -464,7 +500,7 @@ static int scan_json(scan_t *sc) {
         depth--;
         i++;
       } else {
-        return scan_unexpected(sc, i, "");
+        return scan_unexpected(sc, i, expected(st, stack, depth, c));
       }
       break;
     case KEY_OR_CLOSE:
@@ -478,12 +514,12 @@ static int scan_json(scan_t *sc) {
           return -1;
         st = COLON;
       } else {
-        return scan_unexpected(sc, i, ", expected a key in double quotes");
+        return scan_unexpected(sc, i, expected(st, stack, depth, c));
       }
       break;
     case COLON:
       if (c != ':')
-        return scan_unexpected(sc, i, ", expected ':'");
+        return scan_unexpected(sc, i, expected(st, stack, depth, c));
       i++;
       st = VALUE;
       break;
@@ -495,6 +531,8 @@ static int scan_json(scan_t *sc) {
         st = AFTER;
         break;
       }
+      if (c == ']' || c == '}' || c == ',' || c == ':')
+        return scan_unexpected(sc, i, expected(st, stack, depth, c));
       st = AFTER;
       if (c == '{' || c == '[') {
         if (depth == MAX_DEPTH) {
@@ -522,7 +560,7 @@ static int scan_json(scan_t *sc) {
         if (scan_literal(sc, &i, "null") != 0)
           return -1;
       } else {
-        return scan_unexpected(sc, i, "");
+        return scan_unexpected(sc, i, ", expected a value");
       }
       break;
     }
@@ -941,7 +979,16 @@ static const char *job_name(const ctx_t *c, size_t i, char buf[32]) {
 static void check_name(ctx_t *c, size_t idx) {
   char buf[32], obuf[32];
   const char *name = job_name(c, idx, buf);
-  size_t mark = path_key(c, "name");
+  bool given = c->names[idx] != NULL;
+  /* A default name is the job's own doing: the message names the job. */
+  size_t mark = given ? path_key(c, "name") : c->path.len;
+  size_t len = strlen(name);
+  if (len > CORUN_NAME_MAX) {
+    fail(c, CORUN_EINVALID, "name too long (%zu characters, at most %d)", len,
+         CORUN_NAME_MAX);
+    path_back(c, mark);
+    return;
+  }
   if (!corun__name_valid(name)) {
     fail(c, CORUN_EINVALID,
          "invalid name %s: use 1 to 200 of A-Z a-z 0-9 _ . : / @ + -",
@@ -954,8 +1001,13 @@ static void check_name(ctx_t *c, size_t idx) {
   for (; c->table[h] != 0; h = (h + 1) & mask) {
     size_t other = c->table[h] - 1;
     if (strcmp(job_name(c, other, obuf), name) == 0) {
-      fail(c, CORUN_EINVALID, "duplicate name %s (also jobs[%zu])",
-           quoted(c, name), other);
+      if (given)
+        fail(c, CORUN_EINVALID, "duplicate name %s (also jobs[%zu])",
+             quoted(c, name), other);
+      else
+        fail(c, CORUN_EINVALID,
+             "its default name %s is already used by jobs[%zu]: give it a name",
+             quoted(c, name), other);
       path_back(c, mark);
       return;
     }

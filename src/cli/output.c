@@ -43,7 +43,7 @@ void w_flush(writer_t *w) {
 }
 
 void w_put(writer_t *w, const void *p, size_t n) {
-  if (w->error != 0)
+  if (w->error != 0 || n == 0)
     return; /* the reader is gone: drop it */
   if (w->len + n > w->cap && w->off > 0) {
     memmove(w->buf, w->buf + w->off, w->len - w->off);
