@@ -641,16 +641,17 @@ static void test_load_reports_syntax_errors_with_line_and_column(void **state) {
                 LABEL ":1:14: syntax error: unexpected '/', expected a key in "
                       "double quotes");
   EXPECT_ERRORS("{\"a\": tru}", CORUN_ESYNTAX,
-                LABEL ":1:10: syntax error: unexpected '}'");
+                LABEL ":1:7: syntax error: unexpected 'tru', expected a value "
+                      "(true, false or null)");
   EXPECT_ERRORS("{\"a\": nul", CORUN_ESYNTAX,
-                LABEL ":1:10: syntax error: unexpected end of input");
+                LABEL ":1:7: syntax error: unexpected 'nul', expected a value (true, false or null)");
   EXPECT_ERRORS("{\"a\": True}", CORUN_ESYNTAX,
-                LABEL ":1:7: syntax error: unexpected 'T'");
+                LABEL ":1:7: syntax error: unexpected 'T', expected a value");
   EXPECT_ERRORS("{\"a\": \xe2\x80\x9cx\xe2\x80\x9d}", CORUN_ESYNTAX,
                 LABEL ":1:7: syntax error: unexpected '\xe2\x80\x9c' "
-                      "(U+201C)");
+                      "(U+201C), expected a value");
   EXPECT_ERRORS_LEN("{\"a\": \0}", 8, CORUN_ESYNTAX,
-                    LABEL ":1:7: syntax error: unexpected U+0000");
+                    LABEL ":1:7: syntax error: unexpected U+0000, expected a value");
 }
 
 static void test_load_reports_trailing_garbage(void **state) {
