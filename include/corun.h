@@ -141,7 +141,8 @@ CORUN_EXTERN int corun_plan_select(corun_plan_t *plan,
                                    const char *const *names, size_t n,
                                    corun_error_t *err);
 
-/* Inspection of a sealed plan. Indexes are positions in the job file. */
+/* Inspection of a sealed plan. Indexes are positions in the job file.
+ * Descriptions and names are borrowed from the plan and live as long as it. */
 CORUN_EXTERN size_t corun_plan_job_count(const corun_plan_t *plan);
 CORUN_EXTERN const corun_job_desc_t *corun_plan_job(const corun_plan_t *plan,
                                                     size_t i);
@@ -227,6 +228,16 @@ typedef struct corun_result_s {
  * on_halt        once, when the halt policy is met.
  * on_run_end     once, last of all, when every job ended and every process
  *                and handle of the run is gone.
+ *
+ * Borrowed data: `buf` and `line` live until the callback returns; the
+ * result given to on_job_end lives as long as the run (it is the one
+ * corun_run_result() returns); the result given to on_retry describes the
+ * failed attempt only during the call. `policy` lives as long as the run.
+ * Order for each job: on_job_start, its output, then on_retry (and again
+ * on_job_start) per retry, then on_job_end once; a job that never starts
+ * gets on_job_end alone. When a function returns an error, no callback
+ * fires because of that call (libuv's rule): a run whose
+ * corun_run_start() failed never calls on_run_end.
  */
 typedef struct corun_callbacks_s {
   void (*on_job_start)(corun_run_t *run, void *data, size_t job,
