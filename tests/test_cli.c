@@ -603,7 +603,8 @@ static void test_invalid_syntax(void **state) {
   (void)state;
   char *file = jobfile("syntax.json", "{\n  \"jobs\": [\n    %s,\n  ]\n}\n",
                        touch_job("t", NULL));
-  expect_invalid(file, fmt("%s:4:3: syntax error: unexpected ']'\n", file));
+  expect_invalid(file, fmt("%s:4:3: syntax error: unexpected ']', expected a value "
+                               "(a comma cannot come last)\n", file));
   ASSERT_NOTHING_LEFT();
 }
 
