@@ -76,6 +76,16 @@ struct corun_plan_s {
   size_t hash_cap;
 };
 
+/* A min-heap of job indexes, for queues that keep job-file order: v holds
+ * room for every index, n is how many are in. */
+typedef struct corun__heap_s {
+  size_t *v;
+  size_t n;
+} corun__heap_t;
+
+void corun__heap_push(corun__heap_t *h, size_t v);
+size_t corun__heap_pop(corun__heap_t *h);
+
 /* Whether `name` is a valid job name: [A-Za-z0-9_.:/@+-]{1,200}. */
 bool corun__name_valid(const char *name);
 

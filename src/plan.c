@@ -439,30 +439,29 @@ static int find_cycles(corun_plan_t *p, corun_error_t *err) {
   return found ? CORUN_ECYCLE : 0;
 }
 
-/* Min-heap of job indexes: a topological order that keeps file order. */
-static void heap_push(size_t *h, size_t *n, size_t v) {
-  size_t i = (*n)++;
-  while (i > 0 && h[(i - 1) / 2] > v) {
-    h[i] = h[(i - 1) / 2];
+void corun__heap_push(corun__heap_t *h, size_t v) {
+  size_t i = h->n++;
+  while (i > 0 && h->v[(i - 1) / 2] > v) {
+    h->v[i] = h->v[(i - 1) / 2];
     i = (i - 1) / 2;
   }
-  h[i] = v;
+  h->v[i] = v;
 }
 
-static size_t heap_pop(size_t *h, size_t *n) {
-  size_t top = h[0], v = h[--(*n)], i = 0;
+size_t corun__heap_pop(corun__heap_t *h) {
+  size_t top = h->v[0], v = h->v[--h->n], i = 0;
   for (;;) {
     size_t c = 2 * i + 1;
-    if (c >= *n)
+    if (c >= h->n)
       break;
-    if (c + 1 < *n && h[c + 1] < h[c])
+    if (c + 1 < h->n && h->v[c + 1] < h->v[c])
       c++;
-    if (h[c] >= v)
+    if (h->v[c] >= v)
       break;
-    h[i] = h[c];
+    h->v[i] = h->v[c];
     i = c;
   }
-  h[i] = v;
+  h->v[i] = v;
   return top;
 }
 
@@ -550,18 +549,21 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < p->jobs[i].n_needs; k++)
       p->dep_idx[fill[p->jobs[i].need_idx[k]]++] = i;
-  size_t hn = 0, on = 0;
+  /* Kahn's algorithm with a min-heap: a topological order that keeps
+   * file order wherever needs allow. */
+  corun__heap_t h = {heap, 0};
+  size_t on = 0;
   for (size_t i = 0; i < n; i++) {
     indeg[i] = p->jobs[i].n_needs;
     if (indeg[i] == 0)
-      heap_push(heap, &hn, i);
+      corun__heap_push(&h, i);
   }
-  while (hn > 0) {
-    size_t v = heap_pop(heap, &hn);
+  while (h.n > 0) {
+    size_t v = corun__heap_pop(&h);
     p->order[on++] = v;
     for (size_t e = p->dep_off[v]; e < p->dep_off[v + 1]; e++)
       if (--indeg[p->dep_idx[e]] == 0)
-        heap_push(heap, &hn, p->dep_idx[e]);
+        corun__heap_push(&h, p->dep_idx[e]);
   }
   free(indeg);
   free(heap);

@@ -30,10 +30,7 @@ typedef struct {
   size_t unmet; /* needs not yet satisfied */
 } sjob_t;
 
-typedef struct {
-  size_t *v;
-  size_t n;
-} heap_t;
+typedef corun__heap_t heap_t;
 
 /*
  * Notifications are queued and delivered from one place, settle(), never
@@ -78,32 +75,6 @@ struct corun__sched_s {
   note_t *notes; /* a queue: delivered from note_head to note_tail */
   size_t note_head, note_tail, note_cap;
 };
-
-static void heap_push(heap_t *h, size_t v) {
-  size_t i = h->n++;
-  while (i > 0 && h->v[(i - 1) / 2] > v) {
-    h->v[i] = h->v[(i - 1) / 2];
-    i = (i - 1) / 2;
-  }
-  h->v[i] = v;
-}
-
-static size_t heap_pop(heap_t *h) {
-  size_t top = h->v[0], v = h->v[--h->n], i = 0;
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= h->n)
-      break;
-    if (c + 1 < h->n && h->v[c + 1] < h->v[c])
-      c++;
-    if (h->v[c] >= v)
-      break;
-    h->v[i] = h->v[c];
-    i = c;
-  }
-  h->v[i] = v;
-  return top;
-}
 
 int corun__halt_parse(const char *text, corun__halt_t *h) {
   memset(h, 0, sizeof *h);
@@ -212,7 +183,7 @@ void corun__sched_free(corun__sched_t *s) {
 static void make_ready(corun__sched_t *s, size_t i) {
   s->jobs[i].state = S_READY;
   int pool = s->plan->jobs[i].pool;
-  heap_push(pool >= 0 ? &s->pool_ready[pool] : &s->ready, i);
+  corun__heap_push(pool >= 0 ? &s->pool_ready[pool] : &s->ready, i);
 }
 
 /* Whether a finished job lets its dependents run. */
@@ -326,13 +297,13 @@ static bool pick(corun__sched_t *s, size_t *out) {
   int best_pool = -1;
   /* Entries that are no longer ready (skipped) are dropped here. */
   while (s->ready.n && s->jobs[s->ready.v[0]].state != S_READY)
-    heap_pop(&s->ready);
+    corun__heap_pop(&s->ready);
   if (s->ready.n)
     best = s->ready.v[0];
   for (size_t k = 0; k < p->n_pools; k++) {
     heap_t *h = &s->pool_ready[k];
     while (h->n && s->jobs[h->v[0]].state != S_READY)
-      heap_pop(h);
+      corun__heap_pop(h);
     if (h->n && s->pool_used[k] < p->pool_slots[k] && h->v[0] < best) {
       best = h->v[0];
       best_pool = (int)k;
@@ -340,7 +311,7 @@ static bool pick(corun__sched_t *s, size_t *out) {
   }
   if (best == CORUN__NO_JOB)
     return false;
-  heap_pop(best_pool >= 0 ? &s->pool_ready[best_pool] : &s->ready);
+  corun__heap_pop(best_pool >= 0 ? &s->pool_ready[best_pool] : &s->ready);
   *out = best;
   return true;
 }
