@@ -46,7 +46,7 @@ TESTS = test_duration test_load test_plan test_sched test_run test_cli test_bad
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 HELPER = $(BUILD)/tests/helper
 
-all: corun $(BUILD)/libcorun.a $(BUILD)/libcorun.so
+all: $(BUILD)/corun corun $(BUILD)/libcorun.a $(BUILD)/libcorun.so
 
 corun: $(BUILD)/corun
 	cp $< $@
@@ -134,8 +134,6 @@ help:
 	@echo "make bench   corun against references and peers (BENCH_QUICK=1 for a smoke run)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
 	@echo "make clean"
-
-.SECONDARY:
 
 .PHONY: all check test test-asan test-valgrind deps install clean help
 
