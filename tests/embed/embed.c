@@ -40,8 +40,10 @@ static void on_line(corun_run_t *run, void *data, size_t job,
   watch_t *w = data;
   (void)stream;
   w->lines++;
-  /* Cancelling from inside a callback is allowed, for any job. */
-  if (job == w->endless && len >= 4 && memcmp(line, "tick", 4) == 0)
+  /* Cancelling from inside a callback is allowed, for any job. This one
+   * goes once the embedder's own timer has ticked beside the jobs. */
+  if (job == w->endless && ticks >= 2 && len >= 4 &&
+      memcmp(line, "tick", 4) == 0)
     corun_run_cancel_job(run, job);
 }
 
@@ -119,7 +121,7 @@ int main(void) {
   CHECK(wa.exit_code == 0);
   CHECK(wb.exit_code == 1); /* a cancelled job is not a success */
   CHECK(wa.ends == 2 && wb.ends == 2);
-  CHECK(ticks > 0);
+  CHECK(ticks >= 2);
 
   const corun_result_t *h = corun_run_result(ra, 0), *a = corun_run_result(ra, 1);
   CHECK(h->status == CORUN_OK && h->exit_code == 0 && h->attempts == 1);
