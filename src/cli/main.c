@@ -605,10 +605,10 @@ int main(int argc, char **argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  /* The loop, its signal pipe and one job need about a dozen. */
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 16) {
+  /* The loop and its signal pipes need about ten. */
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 12) {
     fprintf(stderr, "corun: too few file descriptors (the limit is %lu; corun "
-                    "needs at least 16)\n", (unsigned long)rl.rlim_cur);
+                    "needs at least 12)\n", (unsigned long)rl.rlim_cur);
     return 2;
   }
 
