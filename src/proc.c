@@ -46,7 +46,6 @@ struct corun__launcher_s {
   int epfd;
   int devnull;
   uv_poll_t poll;
-  bool poll_open;
   /* Without pidfds (kernels before 5.3, valgrind): exits are polled. */
   uv_timer_t reap;
   bool no_pidfd;
@@ -108,7 +107,6 @@ int corun__launcher_new(corun__launcher_t **out, uv_loop_t *loop,
     goto fail;
   }
   l->poll.data = l;
-  l->poll_open = true;
   uv_timer_init(loop, &l->reap);
   l->reap.data = l;
   if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_epoll)) != 0) {

@@ -412,16 +412,12 @@ static void summary(const cli_t *c, int exit_code) {
       }
     }
   }
-  size_t cut = 0;
   for (size_t i = 0; i < n; i++) {
     const corun_result_t *r = corun_run_result(c->run, i);
-    if (corun_plan_job_selected(c->plan, i) && r->log_error) {
+    if (corun_plan_job_selected(c->plan, i) && r->log_error)
       fprintf(f, "corun: --log-dir: the log of %s is incomplete: %s\n", r->name,
               strerror(r->log_error));
-      cut++;
-    }
   }
-  (void)cut;
   if (bad > 0 || c->progress)
     fprintf(f,
             "corun: %zu ok, %zu failed, %zu timeout, %zu cancelled, %zu skipped, "
