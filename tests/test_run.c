@@ -2941,21 +2941,6 @@ static void test_run_job_closing_its_output_early_is_awaited(void **state) {
 
 /* ---- no zombies ------------------------------------------------------------ */
 
-static int pid_state(long pid) {
-  char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 0;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')');
-  return p && p[1] == ' ' ? p[2] : 0;
-}
-
 /* Zombie children of this process that are not among `allowed` (the pids
  * of jobs still running); with allowed NULL, every zombie counts. */
 static int stray_zombies(const rec_t *r, int only_ended) {
@@ -2974,7 +2959,7 @@ static int stray_zombies(const rec_t *r, int only_ended) {
       continue;
     long pid;
     while (fscanf(f, "%ld", &pid) == 1) {
-      if (pid_state(pid) != 'Z')
+      if (tu_pid_state(pid) != 'Z')
         continue;
       int running_job = 0;
       for (size_t j = 0; only_ended && j < MAXJ; j++)
@@ -3001,7 +2986,7 @@ static void zombie_scan(uv_timer_t *h) {
 
 static void zombie_end_hook(rec_t *r, size_t job, const corun_result_t *x) {
   (void)job;
-  if (x->pid > 0 && pid_state(x->pid) == 'Z')
+  if (x->pid > 0 && tu_pid_state(x->pid) == 'Z')
     r->user[0]++;
   r->user[1] += stray_zombies(r, 1);
 }

@@ -193,19 +193,19 @@ static int environ_has(const char *pid, const char *needle) {
   return 0;
 }
 
-static int is_zombie(const char *pid) {
+int tu_pid_state(long pid) {
   char path[64], buf[512];
-  snprintf(path, sizeof path, "/proc/%s/stat", pid);
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 1;
+    return 0;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0)
-    return 1;
+    return 0;
   buf[n] = '\0';
   char *p = strrchr(buf, ')');
-  return p && p[1] == ' ' && p[2] == 'Z';
+  return p && p[1] == ' ' ? p[2] : 0;
 }
 
 int tu_count_marked(const char *needle) {
@@ -218,7 +218,8 @@ int tu_count_marked(const char *needle) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9')
       continue;
     /* A zombie's environment is gone; a live process shows it. */
-    if (environ_has(e->d_name, needle) && !is_zombie(e->d_name))
+    if (environ_has(e->d_name, needle) &&
+        tu_pid_state(atol(e->d_name)) != 'Z')
       count++;
   }
   closedir(d);

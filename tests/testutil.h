@@ -34,6 +34,9 @@ char *tu_read(const char *path, size_t *len);
 
 /* A marker unique to this process and call, for CORUN_TEST_MARK=... */
 const char *tu_marker(void);
+/* A process's state letter from /proc/PID/stat ('R', 'S', 'Z', ...), or
+ * 0 when it is gone. */
+int tu_pid_state(long pid);
 /* How many live processes have `needle` in their environment. */
 int tu_count_marked(const char *needle);
 /* Wait up to limit_s for no marked process to remain; returns the count. */
