@@ -35,7 +35,8 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(DEP_C
 LDFLAGS ?=
 LIB_CFLAGS = -fPIC -fvisibility=hidden
 
-LIB_SRC = src/error.c src/duration.c src/load.c src/plan.c src/sched.c \
+LIB_SRC = src/error.c src/buf.c src/utf8.c src/hash.c src/heap.c \
+          src/duration.c src/load.c src/plan.c src/sched.c \
           src/proc.c src/lines.c src/run.c src/report.c
 CLI_SRC = src/cli/main.c src/cli/output.c src/cli/files.c
 

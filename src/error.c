@@ -72,15 +72,6 @@ void corun__err_add(corun_error_t *err, int code, const char *fmt, ...) {
 
 char *corun__strdup(const char *s) { return s ? strdup(s) : NULL; }
 
-char *corun__strndup(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p != NULL) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
-}
-
 int corun__grow(void *ptr, size_t *cap, size_t need, size_t size) {
   if (need <= *cap)
     return 0;

@@ -32,9 +32,55 @@ void corun__err_vadd(corun_error_t *err, int code, const char *fmt,
 
 /* Allocation that reports failure by returning NULL; never aborts. */
 char *corun__strdup(const char *s);
-char *corun__strndup(const char *s, size_t n);
 /* Grow *ptr (of *cap elements of `size`) to hold at least `need`. */
 int corun__grow(void *ptr, size_t *cap, size_t need, size_t size);
+
+/* ---- the growable byte buffer (buf.c) ----------------------------------- */
+
+/* Always NUL-terminated once it holds anything. After a failed allocation
+ * `failed` is set and every later call is a no-op returning UV_ENOMEM, so
+ * a caller may check once at the end. {0} is an empty buffer. */
+typedef struct corun__buf_s {
+  char *data;
+  size_t len, cap;
+  bool failed;
+} corun__buf_t;
+
+int corun__buf_add(corun__buf_t *b, const void *p, size_t n);
+int corun__buf_str(corun__buf_t *b, const char *s);
+int corun__buf_printf(corun__buf_t *b, const char *fmt, ...) CORUN_PRINTF(2, 3);
+/* Shorten to `len` bytes (no-op when already shorter). */
+void corun__buf_cut(corun__buf_t *b, size_t len);
+/* The text, or "" when empty or after a failed allocation. */
+const char *corun__buf_cstr(const corun__buf_t *b);
+void corun__buf_free(corun__buf_t *b);
+
+/* ---- UTF-8 (utf8.c) ------------------------------------------------------ */
+
+/* The length (1..4) of the well-formed UTF-8 sequence at s[0..n), or 0:
+ * overlong forms, surrogates and code points past U+10FFFF are rejected. */
+size_t corun__utf8_len(const unsigned char *s, size_t n);
+/* The code point of a sequence corun__utf8_len() accepted as `len` long. */
+unsigned corun__utf8_decode(const unsigned char *s, size_t len);
+/* The offset of the first byte that is not well-formed UTF-8, or len. */
+size_t corun__utf8_check(const unsigned char *s, size_t len);
+
+/* ---- hashing (hash.c) ---------------------------------------------------- */
+
+/* FNV-1a over n bytes: the one hash of every name table. */
+uint64_t corun__hash(const char *s, size_t n);
+
+/* ---- the min-heap (heap.c) ---------------------------------------------- */
+
+/* A min-heap of job indexes, for queues that keep job-file order: v holds
+ * room for every index, n is how many are in. */
+typedef struct corun__heap_s {
+  size_t *v;
+  size_t n;
+} corun__heap_t;
+
+void corun__heap_push(corun__heap_t *h, size_t v);
+size_t corun__heap_pop(corun__heap_t *h);
 
 /* ---- plan (plan.c) ---------------------------------------------------- */
 
@@ -75,16 +121,6 @@ struct corun_plan_s {
   size_t *hash;          /* open addressing: index + 1, 0 empty */
   size_t hash_cap;
 };
-
-/* A min-heap of job indexes, for queues that keep job-file order: v holds
- * room for every index, n is how many are in. */
-typedef struct corun__heap_s {
-  size_t *v;
-  size_t n;
-} corun__heap_t;
-
-void corun__heap_push(corun__heap_t *h, size_t v);
-size_t corun__heap_pop(corun__heap_t *h);
 
 /* Whether `name` is a valid job name: [A-Za-z0-9_.:/@+-]{1,200}. */
 bool corun__name_valid(const char *name);

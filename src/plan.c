@@ -13,12 +13,7 @@
 
 #define LABEL(p) ((p)->label ? (p)->label : "plan")
 
-static uint64_t hash_str(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
+static uint64_t hash_str(const char *s) { return corun__hash(s, strlen(s)); }
 
 #define CHUNK (64 * 1024)
 
@@ -437,32 +432,6 @@ static int find_cycles(corun_plan_t *p, corun_error_t *err) {
   free(stack);
   free(edge);
   return found ? CORUN_ECYCLE : 0;
-}
-
-void corun__heap_push(corun__heap_t *h, size_t v) {
-  size_t i = h->n++;
-  while (i > 0 && h->v[(i - 1) / 2] > v) {
-    h->v[i] = h->v[(i - 1) / 2];
-    i = (i - 1) / 2;
-  }
-  h->v[i] = v;
-}
-
-size_t corun__heap_pop(corun__heap_t *h) {
-  size_t top = h->v[0], v = h->v[--h->n], i = 0;
-  for (;;) {
-    size_t c = 2 * i + 1;
-    if (c >= h->n)
-      break;
-    if (c + 1 < h->n && h->v[c + 1] < h->v[c])
-      c++;
-    if (h->v[c] >= v)
-      break;
-    h->v[i] = h->v[c];
-    i = c;
-  }
-  h->v[i] = v;
-  return top;
 }
 
 int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {

@@ -7,34 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  if (c < 0x80)
-    return 1;
-  size_t len;
-  unsigned min;
-  if (c >= 0xC2 && c <= 0xDF)
-    len = 2, min = 0x80;
-  else if (c >= 0xE0 && c <= 0xEF)
-    len = 3, min = 0x800;
-  else if (c >= 0xF0 && c <= 0xF4)
-    len = 4, min = 0x10000;
-  else
-    return 0;
-  if (n < len)
-    return 0;
-  unsigned cp = c & (0xFF >> (len + 1));
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xC0) != 0x80)
-      return 0;
-    cp = (cp << 6) | (s[i] & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-    return 0;
-  return len;
-}
-
 void corun_json_string(FILE *f, const char *str, size_t n) {
   const unsigned char *s = (const unsigned char *)str;
   putc('"', f);
@@ -51,7 +23,7 @@ void corun_json_string(FILE *f, const char *str, size_t n) {
     }
     unsigned c = s[i];
     if (c >= 0x80) {
-      size_t k = utf8_len(s + i, n - i);
+      size_t k = corun__utf8_len(s + i, n - i);
       if (k == 0) {
         fputs("\xEF\xBF\xBD", f); /* U+FFFD */
         i++;
