@@ -31,14 +31,19 @@ CMOCKA_CFLAGS := $(shell $(PKG) --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell $(PKG) --libs cmocka 2>/dev/null)
 
 CFLAGS ?=
-override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude -Isrc $(DEP_CFLAGS)
+override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude $(DEP_CFLAGS)
 LDFLAGS ?=
 LIB_CFLAGS = -fPIC -fvisibility=hidden
 
 LIB_SRC = src/error.c src/buf.c src/utf8.c src/hash.c src/heap.c \
-          src/duration.c src/load.c src/plan.c src/sched.c \
-          src/proc.c src/lines.c src/run.c src/report.c
-CLI_SRC = src/cli/main.c src/cli/output.c src/cli/files.c
+          src/duration.c src/load.c src/load_check.c src/load_file.c \
+          src/json_scan.c src/plan.c src/halt.c \
+          src/sched.c src/launch.c src/launch_local.c src/run.c src/lines.c \
+          src/sink_tail.c src/sink_log.c src/sink_lines.c src/sink_callbacks.c \
+          src/sink_events.c src/sink_spans.c src/sink_file.c src/json_write.c \
+          src/xml.c src/report.c src/junit.c src/trace.c src/timeline.c
+CLI_SRC = src/cli/main.c src/cli/args.c src/cli/inspect.c src/cli/output.c \
+          src/cli/summary.c
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -64,15 +69,16 @@ $(BUILD)/libcorun.so: $(LIB_OBJ)
 
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Isrc $(LIB_CFLAGS) -MMD -MP -c -o $@ $<
 
+# The command line sees include/corun.h and nothing else of the library.
 $(BUILD)/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) -Isrc $(CMOCKA_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(HELPER): $(BUILD)/tests/helper.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS)

@@ -39,9 +39,9 @@ extern "C" {
 #endif
 
 #define CORUN_VERSION_MAJOR 0
-#define CORUN_VERSION_MINOR 1
+#define CORUN_VERSION_MINOR 2
 #define CORUN_VERSION_PATCH 0
-#define CORUN_VERSION_STRING "0.1.0"
+#define CORUN_VERSION_STRING "0.2.0"
 
 /* Error codes of corun's own; libuv's UV_E* codes are used as they are. */
 enum {
@@ -133,12 +133,15 @@ CORUN_EXTERN int corun_plan_seal(corun_plan_t *plan, corun_error_t *err);
 CORUN_EXTERN void corun_plan_free(corun_plan_t *plan);
 
 /*
- * Narrow a sealed plan to the named jobs and everything they need,
- * transitively. An unknown name is CORUN_ENOJOB. Calling it again replaces
- * the selection; n == 0 selects every job.
+ * Which jobs of a sealed plan run when only `names` are asked for: those
+ * and everything they need, transitively. `selected` has room for
+ * corun_plan_job_count() bytes; each becomes 1 (selected) or 0. n == 0
+ * selects every job. An unknown name is CORUN_ENOJOB. The plan is not
+ * changed: a run selects through corun_run_options_t.select.
  */
-CORUN_EXTERN int corun_plan_select(corun_plan_t *plan,
+CORUN_EXTERN int corun_plan_select(const corun_plan_t *plan,
                                    const char *const *names, size_t n,
+                                   unsigned char *selected,
                                    corun_error_t *err);
 
 /* Inspection of a sealed plan. Indexes are positions in the job file.
@@ -146,7 +149,6 @@ CORUN_EXTERN int corun_plan_select(corun_plan_t *plan,
 CORUN_EXTERN size_t corun_plan_job_count(const corun_plan_t *plan);
 CORUN_EXTERN const corun_job_desc_t *corun_plan_job(const corun_plan_t *plan,
                                                     size_t i);
-CORUN_EXTERN int corun_plan_job_selected(const corun_plan_t *plan, size_t i);
 CORUN_EXTERN int corun_plan_find(const corun_plan_t *plan, const char *name,
                                  size_t *index);
 /* Every job index once, each after all it needs, file order otherwise. */
@@ -156,6 +158,24 @@ CORUN_EXTERN const char *corun_plan_halt(const corun_plan_t *plan);
 CORUN_EXTERN size_t corun_plan_pool_count(const corun_plan_t *plan);
 CORUN_EXTERN const char *corun_plan_pool(const corun_plan_t *plan, size_t i,
                                          unsigned *slots);
+
+/* ---- Halt policies ---------------------------------------------------- */
+
+/*
+ * The grammar of a halt policy (SPEC §3), for the job file's "halt", for
+ * corun_plan_set_halt() and for corun_run_options_t.halt:
+ *
+ *   never            run everything that can run (the default)
+ *   fail-fast        the same as soon,fail=1
+ *   soon,fail=N      after N failures start nothing new
+ *   now,fail=N       after N failures also stop the running jobs
+ *   soon,success=N   the same, counting successes
+ *   now,success=N
+ *
+ * N is a whole number from 1 to 1000000. corun_halt_check() returns 0 or
+ * CORUN_EINVALID, with the message "halt: expected ..." in `err`.
+ */
+CORUN_EXTERN int corun_halt_check(const char *policy, corun_error_t *err);
 
 /* ---- Durations -------------------------------------------------------- */
 
@@ -257,6 +277,8 @@ typedef struct corun_callbacks_s {
 
 /* Options of a run; {0} means defaults throughout. */
 typedef struct corun_run_options_s {
+  const char *const *select;   /* run only these jobs and what they need */
+  size_t n_select;             /* how many names; 0: every job */
   unsigned jobs;               /* 0: the plan's max_parallel, else CPUs */
   const char *halt;            /* NULL: the plan's policy */
   double default_timeout_s;    /* for jobs that set none; 0: none */
@@ -270,12 +292,41 @@ typedef struct corun_run_options_s {
 /*
  * Create a run of a sealed plan on `loop`. Nothing starts before
  * corun_run_start(). The plan must outlive the run. The log folder is
- * created here, so an unusable one is an error before anything runs.
+ * created here, so an unusable one is an error before anything runs; an
+ * unknown name in `select` is CORUN_ENOJOB.
  */
 CORUN_EXTERN int corun_run_new(corun_run_t **run, uv_loop_t *loop,
                                const corun_plan_t *plan,
                                const corun_run_options_t *opts,
                                corun_error_t *err);
+/*
+ * The files of SPEC §5, written by the run itself, byte for byte as the
+ * command line writes them. Ask for each before corun_run_start(): the
+ * events stream is written and flushed as things happen; the report,
+ * JUnit XML, trace and timeline once every job ended, before on_run_end.
+ * The run never closes `f`. corun_run_output_error() is the errno of the
+ * first failed write to that output (EPIPE, ENOSPC), 0 while all is well.
+ */
+typedef enum corun_format_e {
+  CORUN_REPORT,   /* the JSON report */
+  CORUN_EVENTS,   /* JSON Lines events */
+  CORUN_JUNIT,    /* JUnit XML, one testcase per job */
+  CORUN_TRACE,    /* Chrome trace-event JSON */
+  CORUN_TIMELINE, /* a self-contained SVG picture */
+  CORUN_FORMAT_COUNT
+} corun_format_t;
+
+CORUN_EXTERN int corun_run_add_output(corun_run_t *run, corun_format_t format,
+                                      FILE *f);
+CORUN_EXTERN int corun_run_output_error(const corun_run_t *run,
+                                        corun_format_t format);
+/*
+ * The exit status the run records (report, events) and returns from
+ * corun_run_exit_code() in place of its own 0 or 1: a program stopped by
+ * signal N records 128+N. 0..255; any time before the run ended.
+ */
+CORUN_EXTERN int corun_run_set_exit_code(corun_run_t *run, int code);
+
 /* Start the jobs and return at once; the loop does the rest. */
 CORUN_EXTERN int corun_run_start(corun_run_t *run);
 /*
@@ -301,9 +352,13 @@ CORUN_EXTERN int corun_run_pause_output(corun_run_t *run, int paused);
 CORUN_EXTERN int corun_run_free(corun_run_t *run);
 
 CORUN_EXTERN const corun_plan_t *corun_run_plan(const corun_run_t *run);
+/* Whether the job takes part in the run (see corun_run_options_t.select). */
+CORUN_EXTERN int corun_run_selected(const corun_run_t *run, size_t job);
 CORUN_EXTERN const corun_result_t *corun_run_result(const corun_run_t *run,
                                                     size_t job);
-/* 0 all fine, 1 a failure, -1 still running. */
+/* 0 all fine, 1 a failure (a job failed, or a log could not be written
+ * in full), the code given to corun_run_set_exit_code(), or -1 while the
+ * run has not ended. */
 CORUN_EXTERN int corun_run_exit_code(const corun_run_t *run);
 CORUN_EXTERN int corun_run_ended(const corun_run_t *run);
 CORUN_EXTERN double corun_run_started_at(const corun_run_t *run);
@@ -316,7 +371,8 @@ CORUN_EXTERN void corun_json_string(FILE *f, const char *s, size_t len);
 CORUN_EXTERN const char *corun_signal_name(int sig);
 
 /*
- * The JSON report of SPEC §5 (only the selected jobs), to `f`. `exit_code`
+ * The JSON report of SPEC §5 (only the selected jobs), to `f`, at any
+ * time (corun_run_add_output() writes it at the end). `exit_code`
  * is the status to record: -1 for the run's own (0 or 1); a program that
  * was stopped by a signal records its own (130 for SIGINT, say). The
  * report's "status" is "ok", "failed", or "cancelled" after a cancel.

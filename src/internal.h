@@ -89,7 +89,6 @@ typedef struct corun__job_s {
   size_t n_needs;
   size_t *need_idx;     /* resolved by seal */
   int pool;             /* index of its pool, -1 none */
-  size_t n_argv;
   size_t pos;           /* position among all jobs given, for messages */
 } corun__job_t;
 
@@ -117,7 +116,6 @@ struct corun_plan_s {
   size_t *order;         /* topological order, n_jobs entries */
   size_t *dep_off;       /* dependents of job i: dep_idx[dep_off[i]..[i+1]) */
   size_t *dep_idx;
-  unsigned char *selected;
   size_t *hash;          /* open addressing: index + 1, 0 empty */
   size_t hash_cap;
 };
@@ -135,7 +133,7 @@ bool corun__name_valid(const char *name);
 int corun__load(corun_plan_t *plan, const char *buf, size_t len,
                 corun_error_t *err);
 
-/* ---- halt policies (sched.c) ------------------------------------------ */
+/* ---- halt policies (halt.c) --------------------------------------------- */
 
 typedef struct corun__halt_s {
   enum { CORUN__HALT_NEVER, CORUN__HALT_SOON, CORUN__HALT_NOW } when;
@@ -143,7 +141,14 @@ typedef struct corun__halt_s {
   unsigned n;
 } corun__halt_t;
 
+/* What a valid policy looks like, the one wording every message uses. */
+extern const char corun__halt_expected[];
+
+/* 0, or CORUN_EINVALID for text that is not a policy (NULL included). */
 int corun__halt_parse(const char *text, corun__halt_t *halt);
+/* Whether the policy is met by the successes and failures counted so far. */
+bool corun__halt_met(const corun__halt_t *halt, unsigned successes,
+                     unsigned failures);
 
 /* ---- scheduler (sched.c) ---------------------------------------------- */
 
@@ -185,97 +190,101 @@ typedef struct corun__runner_s {
 
 typedef struct corun__sched_s corun__sched_t;
 
+/* `selected` (n_jobs bytes, NULL: every job) says which jobs take part;
+ * it is copied. `halt_text` must outlive the scheduler. */
 int corun__sched_new(corun__sched_t **s, const corun_plan_t *plan,
-                     unsigned jobs, const corun__halt_t *halt,
-                     const char *halt_text, const corun__runner_t *runner,
-                     void *ctx);
+                     const unsigned char *selected, unsigned jobs,
+                     const corun__halt_t *halt, const char *halt_text,
+                     const corun__runner_t *runner, void *ctx);
 void corun__sched_free(corun__sched_t *s);
 void corun__sched_start(corun__sched_t *s);
 void corun__sched_ended(corun__sched_t *s, size_t job, corun__end_t how);
 void corun__sched_due(corun__sched_t *s, size_t job);
 void corun__sched_cancel(corun__sched_t *s, bool kill_now);
 void corun__sched_cancel_job(corun__sched_t *s, size_t job);
-corun_status_t corun__sched_status(const corun__sched_t *s, size_t job);
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t job);
-size_t corun__sched_running(const corun__sched_t *s);
-bool corun__sched_done(const corun__sched_t *s);
 bool corun__sched_cancelled(const corun__sched_t *s);
 /* 0: success, 1: failure (valid once done). */
 int corun__sched_exit_code(const corun__sched_t *s);
 
-/* ---- the local launcher (proc.c) ------------------------------------- */
+/* ---- launchers (launch.c and one launch_*.c per backend) ---------------- */
 
 /*
- * How a job is launched, watched and stopped: local child processes, each
- * in a session of its own, spawned with posix_spawn, with a pipe per output
- * stream and a pidfd for its exit, all watched through one private epoll
- * instance that sits on the caller's loop as a single uv_poll_t. A cluster
- * backend would replace this file and keep the interface.
+ * How a job is launched, watched and stopped sits behind this interface,
+ * as ninja's CommandRunner does: the run asks a launcher to start an
+ * attempt and to stop it, and hears back through corun__launch_cb_t what
+ * the attempt wrote and how it ended. The local launcher (launch_local.c)
+ * runs child processes; a new backend is one file with one
+ * corun__launcher_ops_t, listed in launch.c. Nothing a backend keeps per
+ * attempt is visible outside it: the run holds an opaque handle.
  */
 typedef struct corun__launcher_s corun__launcher_t;
-typedef struct corun__proc_s corun__proc_t;
 
-typedef struct corun__launch_cb_s {
-  /* Bytes read from a stream; buf is valid during the call only. */
-  void (*data)(void *ctx, corun__proc_t *p, corun_stream_t stream,
-               const char *buf, size_t len);
-  /* A stream reached EOF (or was closed after the grace). */
-  void (*eof)(void *ctx, corun__proc_t *p, corun_stream_t stream);
-  /* The attempt is over: exited, both streams closed, group gone. */
-  void (*done)(void *ctx, corun__proc_t *p);
-} corun__launch_cb_t;
+/* How an attempt ended, decoded by its launcher: no raw wait status
+ * leaves a backend. */
+typedef struct corun__exit_s {
+  corun__end_t how; /* OK, FAILED, TIMEOUT or STOPPED */
+  int exit_code;    /* -1 unless it exited */
+  int signal;       /* the signal that ended it, 0 when none */
+} corun__exit_t;
 
-typedef enum {
-  CORUN__STOP_NONE,
-  CORUN__STOP_TIMEOUT,
-  CORUN__STOP_REQUEST
-} corun__stop_t;
-
-struct corun__proc_s {
-  corun__launcher_t *l;
+/* One attempt to start. Borrowed during the start call only. */
+typedef struct corun__attempt_s {
   size_t job;
-  void *data;              /* the run's per-attempt state */
-  long pid;
-  int pidfd, fd_out, fd_err;
-  int wstatus;             /* valid once exited */
-  bool exited, killed, draining;
-  bool polled;             /* no pidfd: its exit is polled by a timer */
-  corun__stop_t stop;      /* why corun stopped it, if it did */
-  double kill_grace;
-  uint64_t grace_deadline; /* uv_now() ms */
-  unsigned poll_ms;
-  uv_timer_t timer;        /* timeout, grace and group polling */
-  unsigned slot;
-  corun__proc_t *next_free;
-};
-
-typedef struct corun__spawn_s {
-  const char *const *argv;  /* NULL-terminated */
-  char *const *envp;        /* NULL: the current environment */
+  unsigned attempt;
+  const char *name;
+  const char *const *argv;  /* NULL-terminated: an argv, or sh -c TEXT */
+  const char *const *env;   /* the job's own "K=V" sets and "K" unsets */
   const char *cwd;          /* NULL: the current folder */
   const char *stdin_text;   /* NULL: /dev/null */
   double timeout_s;         /* 0: none */
   double kill_grace_s;
-} corun__spawn_t;
+} corun__attempt_t;
 
-int corun__launcher_new(corun__launcher_t **l, uv_loop_t *loop,
-                        const corun__launch_cb_t *cb, void *ctx);
-/* Close the launcher's handles; close_cb fires once all are closed.
- * Every proc must be done first. */
-void corun__launcher_close(corun__launcher_t *l, void (*close_cb)(void *),
-                           void *arg);
-/* Spawn: 0, CORUN__START_LATER (out of descriptors or processes), or a
- * negative error with its reason in why. */
-int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
-                      size_t job, void *data, corun__proc_t **out,
-                      char *why, size_t why_len);
-/* Stop: SIGTERM to the group, SIGKILL after the grace (at once when
- * kill_now). The attempt ends through the done callback. */
-void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now);
-/* Stop or resume reading the output of every proc, now and to come. */
-void corun__launcher_pause(corun__launcher_t *l, bool paused);
-/* Give a done proc back; its memory is reused by later spawns. */
-void corun__proc_release(corun__proc_t *p);
+typedef struct corun__launch_cb_s {
+  /* Bytes read from a stream; buf is valid during the call only. */
+  void (*data)(void *ctx, size_t job, corun_stream_t stream, const char *buf,
+               size_t len);
+  /* A stream reached EOF (or was closed after the grace). */
+  void (*eof)(void *ctx, size_t job, corun_stream_t stream);
+  /* The attempt is over: exited, both streams closed, nothing of it left.
+   * Its handle is invalid from here on. */
+  void (*done)(void *ctx, size_t job, const corun__exit_t *exit);
+} corun__launch_cb_t;
+
+typedef struct corun__launcher_ops_s {
+  const char *name;
+  /* Set up on `loop`. On error *out may still be set: close it then. */
+  int (*open)(corun__launcher_t **out, uv_loop_t *loop,
+              const corun__launch_cb_t *cb, void *ctx);
+  /* Close its handles; closed(arg) fires once all are closed. Every
+   * attempt must be done first. */
+  void (*close)(corun__launcher_t *l, void (*closed)(void *), void *arg);
+  /* 0 (and *handle, *pid set), CORUN__START_LATER (out of descriptors or
+   * processes), or a negative error with its reason in `why`. */
+  int (*start)(corun__launcher_t *l, const corun__attempt_t *a, void **handle,
+               long *pid, char *why, size_t why_len);
+  /* SIGTERM, then SIGKILL after the grace (at once when kill_now); the
+   * attempt ends through done() with how STOPPED (or TIMEOUT when its
+   * timeout had already fired). */
+  void (*stop)(corun__launcher_t *l, void *handle, bool kill_now);
+  /* Stop or resume reading output, now and for attempts to come. */
+  void (*pause)(corun__launcher_t *l, bool paused);
+} corun__launcher_ops_t;
+
+/* Every launcher begins with this. */
+struct corun__launcher_s {
+  const corun__launcher_ops_t *ops;
+};
+
+extern const corun__launcher_ops_t corun__launch_local;
+
+/* The backend of that name ("local"), or NULL. */
+const corun__launcher_ops_t *corun__launcher_find(const char *name);
+/* A job's environment: `base` (NULL: ours) with its sets and unsets
+ * applied, later entries winning. The array is malloc'ed; its strings are
+ * borrowed from `base` and `env`. NULL when out of memory. */
+char **corun__launch_env(char *const *base, const char *const *env);
 
 /* ---- line splitting (lines.c) ----------------------------------------- */
 
@@ -294,8 +303,113 @@ void corun__lines_feed(corun__carry_t *c, size_t line_max, const char *b,
 void corun__lines_flush(corun__carry_t *c, corun__line_fn fn, void *ctx);
 void corun__carry_free(corun__carry_t *c);
 
-/* ---- JSON writing (report.c) ------------------------------------------ */
+/* ---- sinks (sink.c and one sink_*.c or writer per consumer) ------------- */
+
+/*
+ * Everything that consumes what a run does is a sink with the same few
+ * callbacks, as curl's client writers are: the captured tails, the log
+ * files, the line splitter, the embedder's callbacks, the events stream,
+ * the span recorder, and the files written at the end (report, JUnit,
+ * trace, timeline). The run calls each sink in the order they were added;
+ * a sink leaves unset what it does not need. A new format is one file
+ * that fills a corun__sink_ops_t and one line where sinks are wired up
+ * (run.c).
+ *
+ * Per attempt: prepare (may refuse: CORUN__START_LATER or an error, with
+ * its reason in `why`), start once the attempt runs, bytes and lines,
+ * eof per stream, attempt_end once it is over (also after a refused or
+ * failed start), then retry or, once per job, job_end. run_end comes last
+ * of all, with the run's exit code.
+ */
+typedef struct corun__sink_s corun__sink_t;
+
+typedef struct corun__sink_ops_s {
+  int (*prepare)(corun__sink_t *s, size_t job, unsigned attempt, char *why,
+                 size_t why_len);
+  void (*start)(corun__sink_t *s, size_t job, unsigned attempt, long pid);
+  void (*bytes)(corun__sink_t *s, size_t job, corun_stream_t st,
+                const char *buf, size_t len);
+  void (*line)(corun__sink_t *s, size_t job, corun_stream_t st,
+               const char *line, size_t len);
+  void (*eof)(corun__sink_t *s, size_t job, corun_stream_t st);
+  /* The attempt's result so far; the tail fills in its output here. */
+  void (*attempt_end)(corun__sink_t *s, size_t job, corun_result_t *res);
+  void (*retry)(corun__sink_t *s, size_t job, const corun_result_t *failed,
+                unsigned next_attempt, double delay_s);
+  void (*job_end)(corun__sink_t *s, size_t job, const corun_result_t *res);
+  void (*halt)(corun__sink_t *s, const char *policy);
+  void (*run_end)(corun__sink_t *s, int exit_code);
+  void (*free)(corun__sink_t *s);
+} corun__sink_ops_t;
+
+struct corun__sink_s {
+  const corun__sink_ops_t *ops;
+  corun_run_t *run;
+  corun__sink_t *next;
+  int error; /* errno of the first failed write to its file, 0 */
+};
+
+/* What a sink may read of its run. */
+const corun_plan_t *corun__run_plan(const corun_run_t *run);
+bool corun__run_selected(const corun_run_t *run, size_t job);
+/* Seconds since the run started. */
+double corun__run_now(const corun_run_t *run);
+size_t corun__run_tail_cap(const corun_run_t *run);
+size_t corun__run_line_max(const corun_run_t *run);
+const char *corun__run_job_name(const corun_run_t *run, size_t job);
+/* Run with another launcher than the local one (before the run starts):
+ * the seam tests use to run jobs without processes. */
+void corun__run_use_launcher(corun_run_t *run, const corun__launcher_ops_t *ops);
+/* Hand a line to every sink with a line callback (the splitter does). */
+void corun__run_line(corun_run_t *run, size_t job, corun_stream_t st,
+                     const char *line, size_t len);
+
+/* Sinks, each created for `run` (0 or UV_ENOMEM). */
+int corun__sink_tail(corun__sink_t **out, corun_run_t *run);
+int corun__sink_lines(corun__sink_t **out, corun_run_t *run);
+int corun__sink_log(corun__sink_t **out, corun_run_t *run, const char *dir);
+int corun__sink_callbacks(corun__sink_t **out, corun_run_t *run,
+                          const corun_callbacks_t *cb, void *data);
+int corun__sink_events(corun__sink_t **out, corun_run_t *run, FILE *f);
+int corun__sink_report(corun__sink_t **out, corun_run_t *run, FILE *f);
+int corun__sink_junit(corun__sink_t **out, corun_run_t *run, FILE *f);
+int corun__sink_trace(corun__sink_t **out, corun_run_t *run, FILE *f);
+int corun__sink_timeline(corun__sink_t **out, corun_run_t *run, FILE *f);
+
+/* A file written once, when the run ends (sink_file.c): `write` is called
+ * with the run's exit code; a failed write is kept in the sink's error. */
+typedef int (*corun__write_fn)(corun_run_t *run, FILE *f, int exit_code);
+int corun__sink_file(corun__sink_t **out, corun_run_t *run, FILE *f,
+                     corun__write_fn write);
+
+/* The span recorder (sink_spans.c): one span per attempt, on the lowest
+ * free lane (a lane is a parallel slot), for the trace and the timeline. */
+typedef struct corun__span_s {
+  size_t job;
+  unsigned attempt;
+  unsigned lane;
+  double t0, t1; /* seconds since the run began */
+  corun_status_t status;
+} corun__span_t;
+
+int corun__sink_spans(corun__sink_t **out, corun_run_t *run);
+/* The spans recorded so far, and how many lanes they use. */
+const corun__span_t *corun__spans(const corun__sink_t *spans, size_t *n,
+                                  size_t *lanes);
+/* The run's span recorder, created on first use; NULL when out of memory. */
+corun__sink_t *corun__run_spans(corun_run_t *run);
+
+/* ---- writing JSON and XML (json_write.c, xml.c) -------------------------- */
 
 /* corun_json_string() and corun_signal_name() are public (corun.h). */
+void corun__json_cstr(FILE *f, const char *s); /* NULL writes null */
+/* ISO 8601 UTC with milliseconds, or null for t <= 0. */
+void corun__json_time(FILE *f, double unix_time);
+/* %.3f, 0 for what is not finite. */
+void corun__json_num(FILE *f, double v);
+/* XML character data or attribute text: escaped; bytes that are not UTF-8
+ * and characters XML 1.0 cannot hold become U+FFFD. */
+void corun__xml_text(FILE *f, const char *s, size_t n);
+void corun__xml_cstr(FILE *f, const char *s);
 
 #endif /* CORUN_INTERNAL_H */

@@ -93,7 +93,6 @@ void corun_plan_free(corun_plan_t *p) {
   free(p->order);
   free(p->dep_off);
   free(p->dep_idx);
-  free(p->selected);
   free(p->hash);
   while (p->arena != NULL) {
     corun__chunk_t *c = p->arena;
@@ -268,7 +267,7 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
   j->pos = idx;
   /* On failure, what was copied stays in the arena until the plan goes. */
   if ((j->d.name = arena_strdup(p, name)) == NULL ||
-      copy_strv(p, d->argv, &j->d.argv, &j->n_argv) ||
+      copy_strv(p, d->argv, &j->d.argv, NULL) ||
       copy_strv(p, d->env, &j->d.env, NULL) ||
       copy_strv(p, d->needs, &j->d.needs, &j->n_needs) ||
       (d->shell && (j->d.shell = arena_strdup(p, d->shell)) == NULL) ||
@@ -343,11 +342,8 @@ int corun_plan_set_halt(corun_plan_t *p, const char *policy,
     return CORUN_ESTATE;
   }
   if (policy == NULL || corun__halt_parse(policy, &h) != 0) {
-    corun__err_add(err, CORUN_EINVALID,
-                   "%s: halt: expected \"never\", \"fail-fast\", "
-                   "\"soon,fail=N\", \"now,fail=N\", \"soon,success=N\" or "
-                   "\"now,success=N\"",
-                   LABEL(p));
+    corun__err_add(err, CORUN_EINVALID, "%s: halt: %s", LABEL(p),
+                   corun__halt_expected);
     return CORUN_EINVALID;
   }
   char *s = strdup(policy);
@@ -359,8 +355,9 @@ int corun_plan_set_halt(corun_plan_t *p, const char *policy,
 }
 
 /*
- * Report one cycle through `start`, found by following the first need that
- * is still on the DFS stack: walk the `via` links recorded by the search.
+ * Report the cycle the depth-first search just closed: `stack[0..depth)`
+ * is the search's current path, and its last job needs `from`, which is on
+ * that path; the cycle is the path from `from` on, back to `from`.
  */
 static void report_cycle(corun_plan_t *p, const size_t *stack, size_t depth,
                          size_t from, corun_error_t *err) {
@@ -496,17 +493,14 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   p->dep_off = calloc(n + 1, sizeof(size_t));
   p->dep_idx = malloc((edges ? edges : 1) * sizeof(size_t));
   p->order = malloc((n ? n : 1) * sizeof(size_t));
-  p->selected = malloc(n ? n : 1);
   size_t *indeg = calloc(n ? n : 1, sizeof(size_t));
   size_t *heap = malloc((n ? n : 1) * sizeof(size_t));
-  if (!p->dep_off || !p->dep_idx || !p->order || !p->selected || !indeg ||
-      !heap) {
+  if (!p->dep_off || !p->dep_idx || !p->order || !indeg || !heap) {
     free(indeg);
     free(heap);
     corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
     return UV_ENOMEM;
   }
-  memset(p->selected, 1, n);
   for (size_t i = 0; i < n; i++)
     for (size_t k = 0; k < p->jobs[i].n_needs; k++)
       p->dep_off[p->jobs[i].need_idx[k] + 1]++;
@@ -540,13 +534,13 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   return 0;
 }
 
-int corun_plan_select(corun_plan_t *p, const char *const *names, size_t n,
-                      corun_error_t *err) {
+int corun_plan_select(const corun_plan_t *p, const char *const *names,
+                      size_t n, unsigned char *selected, corun_error_t *err) {
   if (!p->sealed)
     return CORUN_ESTATE;
   size_t nj = p->n_jobs;
   if (n == 0) {
-    memset(p->selected, 1, nj);
+    memset(selected, 1, nj);
     return 0;
   }
   int rc = 0;
@@ -562,22 +556,22 @@ int corun_plan_select(corun_plan_t *p, const char *const *names, size_t n,
   size_t *stack = malloc((nj ? nj : 1) * sizeof *stack);
   if (stack == NULL)
     return UV_ENOMEM;
-  memset(p->selected, 0, nj);
+  memset(selected, 0, nj);
   size_t depth = 0;
   for (size_t i = 0; i < n; i++) {
     size_t idx;
     corun_plan_find(p, names[i], &idx);
-    if (!p->selected[idx]) {
-      p->selected[idx] = 1;
+    if (!selected[idx]) {
+      selected[idx] = 1;
       stack[depth++] = idx;
     }
   }
   while (depth > 0) {
-    corun__job_t *j = &p->jobs[stack[--depth]];
+    const corun__job_t *j = &p->jobs[stack[--depth]];
     for (size_t k = 0; k < j->n_needs; k++) {
       size_t t = j->need_idx[k];
-      if (!p->selected[t]) {
-        p->selected[t] = 1;
+      if (!selected[t]) {
+        selected[t] = 1;
         stack[depth++] = t;
       }
     }
@@ -590,10 +584,6 @@ size_t corun_plan_job_count(const corun_plan_t *p) { return p->n_jobs; }
 
 const corun_job_desc_t *corun_plan_job(const corun_plan_t *p, size_t i) {
   return i < p->n_jobs ? &p->jobs[i].d : NULL;
-}
-
-int corun_plan_job_selected(const corun_plan_t *p, size_t i) {
-  return i < p->n_jobs && p->selected != NULL && p->selected[i];
 }
 
 const size_t *corun_plan_order(const corun_plan_t *p) { return p->order; }

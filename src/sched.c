@@ -76,45 +76,10 @@ struct corun__sched_s {
   size_t note_head, note_tail, note_cap;
 };
 
-int corun__halt_parse(const char *text, corun__halt_t *h) {
-  memset(h, 0, sizeof *h);
-  if (strcmp(text, "never") == 0)
-    return 0;
-  if (strcmp(text, "fail-fast") == 0) {
-    h->when = CORUN__HALT_SOON;
-    h->n = 1;
-    return 0;
-  }
-  const char *p = text;
-  if (strncmp(p, "soon,", 5) == 0)
-    h->when = CORUN__HALT_SOON;
-  else if (strncmp(p, "now,", 4) == 0)
-    h->when = CORUN__HALT_NOW;
-  else
-    return CORUN_EINVALID;
-  p = strchr(p, ',') + 1;
-  if (strncmp(p, "fail=", 5) == 0)
-    p += 5;
-  else if (strncmp(p, "success=", 8) == 0) {
-    h->on_success = true;
-    p += 8;
-  } else
-    return CORUN_EINVALID;
-  if (*p < '1' || *p > '9')
-    return CORUN_EINVALID;
-  char *end;
-  errno = 0;
-  unsigned long n = strtoul(p, &end, 10);
-  if (*end != '\0' || errno != 0 || n > 1000000)
-    return CORUN_EINVALID;
-  h->n = (unsigned)n;
-  return 0;
-}
-
 int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
-                     unsigned jobs, const corun__halt_t *halt,
-                     const char *halt_text, const corun__runner_t *runner,
-                     void *ctx) {
+                     const unsigned char *selected, unsigned jobs,
+                     const corun__halt_t *halt, const char *halt_text,
+                     const corun__runner_t *runner, void *ctx) {
   size_t n = plan->n_jobs;
   corun__sched_t *s = calloc(1, sizeof *s);
   *out = NULL;
@@ -141,7 +106,7 @@ int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
     goto nomem;
   for (size_t i = 0; i < n; i++) {
     sjob_t *j = &s->jobs[i];
-    if (!corun_plan_job_selected(plan, i)) {
+    if (selected != NULL && !selected[i]) {
       j->state = S_IGNORED;
       continue;
     }
@@ -278,10 +243,7 @@ static void stop_running(corun__sched_t *s, bool kill_now) {
 }
 
 static void check_halt(corun__sched_t *s) {
-  if (s->halted || s->halt.when == CORUN__HALT_NEVER)
-    return;
-  unsigned count = s->halt.on_success ? s->successes : s->failures;
-  if (count < s->halt.n)
+  if (s->halted || !corun__halt_met(&s->halt, s->successes, s->failures))
     return;
   s->halted = true;
   s->success_halt = s->halt.on_success;
@@ -538,18 +500,9 @@ void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
   settle(s);
 }
 
-corun_status_t corun__sched_status(const corun__sched_t *s, size_t i) {
-  return s->jobs[i].state == S_DONE ? (corun_status_t)s->jobs[i].status
-                                    : CORUN_PENDING;
-}
-
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t i) {
   return s->jobs[i].attempts;
 }
-
-size_t corun__sched_running(const corun__sched_t *s) { return s->running; }
-
-bool corun__sched_done(const corun__sched_t *s) { return s->ended; }
 
 bool corun__sched_cancelled(const corun__sched_t *s) { return s->cancelled; }
 

@@ -470,7 +470,7 @@ static void cb_run_end(corun_run_t *run, void *data, int exit_code) {
     r->violations++;
   const corun_plan_t *plan = corun_run_plan(run);
   for (size_t i = 0; i < corun_plan_job_count(plan) && i < MAXJ; i++)
-    if (corun_plan_job_selected(plan, i) && r->job_ends[i] != 1)
+    if (corun_run_selected(run, i) && r->job_ends[i] != 1)
       r->violations++;
   if (!corun_run_ended(run) || corun_run_exit_code(run) != exit_code)
     r->violations++;
@@ -2369,9 +2369,10 @@ static void test_run_selected_jobs_and_their_needs_only(void **state) {
   size_t e = add(t, d, "out d");
   seal(t);
   const char *want[] = {"b"};
-  corun_error_t err = {0};
-  assert_int_equal(corun_plan_select(t->plan, want, 1, &err), 0);
-  rec_t *r = start(t, NULL, NULL);
+  corun_run_options_t o = {0};
+  o.select = want;
+  o.n_select = 1;
+  rec_t *r = start(t, NULL, &o);
   t_loop(t, 20);
   assert_int_equal(r->exit_code, 0); /* c would fail, but is not selected */
   assert_status(res(r, a), CORUN_OK);

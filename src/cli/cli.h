@@ -1,5 +1,5 @@
-/* The command line's own declarations; it uses nothing of libcorun but
- * include/corun.h. */
+/* The command line's own declarations. It uses nothing of libcorun but
+ * include/corun.h, and is built without the library's private headers. */
 #ifndef CORUN_CLI_H
 #define CORUN_CLI_H
 
@@ -9,6 +9,45 @@
 #include <stdio.h>
 
 typedef enum { OUT_PREFIX, OUT_GROUP, OUT_RAW, OUT_NONE } out_mode_t;
+
+/* ---- options (args.c) ---------------------------------------------------- */
+
+enum {
+  OPT_HALT = 256, OPT_TIMEOUT, OPT_OUTPUT, OPT_LOG_DIR, OPT_REPORT,
+  OPT_EVENTS, OPT_JUNIT, OPT_TRACE, OPT_TIMELINE, OPT_CHECK, OPT_LIST,
+  OPT_DRY_RUN, OPT_GRAPH, OPT_COLOR
+};
+
+typedef struct {
+  unsigned jobs;
+  const char *halt;
+  double timeout;
+  int mode; /* -1: not given */
+  const char *log_dir;
+  /* --report, --events, --junit, --trace, --timeline, by corun_format_t */
+  const char *files[CORUN_FORMAT_COUNT];
+  int action; /* 0 run, or OPT_CHECK / OPT_LIST / OPT_DRY_RUN / OPT_GRAPH */
+  int color;  /* -1 auto, 0 never, 1 always */
+  bool quiet;
+  const char *file;
+  char **names;
+  size_t n_names;
+} opts_t;
+
+/* 0, or the exit status after a message (2; 0 after --help/--version,
+ * with *done set). */
+int cli_parse_args(int argc, char **argv, opts_t *o, bool *done);
+/* "corun: MESSAGE" and the hint about --help on stderr; returns 2. */
+int cli_usage_error(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* ---- inspection (inspect.c) ---------------------------------------------- */
+
+/* --check, --list, --dry-run, --graph of the selected jobs. */
+int cli_inspect(const corun_plan_t *plan, const unsigned char *selected,
+                int action);
+
+/* ---- live output (output.c) ---------------------------------------------- */
 
 /* A buffered writer on a descriptor: whole lines go out in one write, and
  * a write error (EPIPE: the reader went away) is remembered, not fatal. */
@@ -27,15 +66,6 @@ void w_flush(writer_t *w);
 size_t w_pending(const writer_t *w);
 void w_free(writer_t *w);
 
-/* One attempt of a job, for the trace and the timeline. */
-typedef struct {
-  size_t job;
-  unsigned attempt;
-  unsigned lane;
-  double t0, t1; /* seconds since the run began */
-  corun_status_t status;
-} span_t;
-
 typedef struct cli_s {
   const corun_plan_t *plan;
   corun_run_t *run;
@@ -45,16 +75,9 @@ typedef struct cli_s {
   writer_t out, err;
   /* group mode: each job's output, printed whole when it ends */
   writer_t *group_out, *group_err;
-  FILE *events;
-  int events_error;  /* errno of the first failed events write */
   uint64_t t0_ns;
   size_t n_selected, n_done, n_running;
-  /* spans of every attempt (trace, timeline) */
-  span_t *spans;
-  size_t n_spans, cap_spans;
-  size_t *open_span; /* per job: index of its running span + 1 */
-  unsigned char *lane_busy;
-  size_t n_lanes;
+  unsigned char *running; /* per job: an attempt is running */
   /* stdout and stderr when they are pipes or sockets: written without
    * blocking, watched for room, and the run's output paused while too
    * much waits (a reader that stops reading must not stop corun). */
@@ -68,9 +91,11 @@ typedef struct cli_s {
   bool progress_shown;
 } cli_t;
 
-/* Callbacks of the run, wired to the chosen outputs (output.c). */
+/* Set up what the live output needs for a plan of n jobs; 0 or -1. */
+int cli_output_init(cli_t *c, size_t n);
+void cli_output_free(cli_t *c);
+/* Callbacks of the run, wired to the chosen output mode. */
 void cli_callbacks(cli_t *c, corun_callbacks_t *cb);
-double cli_now(const cli_t *c);
 void cli_flush(cli_t *c);
 /* Set up non-blocking stdout/stderr on `loop`; undo it (then blocking). */
 void cli_output_start(cli_t *c, uv_loop_t *loop);
@@ -78,9 +103,8 @@ void cli_output_close(cli_t *c);
 void cli_output_finish(cli_t *c, double limit_s);
 void cli_progress(cli_t *c, bool final);
 
-/* Files written after the run (files.c). */
-int cli_write_junit(const cli_t *c, FILE *f);
-int cli_write_trace(const cli_t *c, FILE *f);
-int cli_write_timeline(const cli_t *c, FILE *f);
+/* ---- the summary at the end (summary.c) ---------------------------------- */
+
+void cli_summary(const cli_t *c, int exit_code);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * What the command line shows while a run goes on: live output in prefix,
- * group or raw mode, the events stream, the progress line, and the record
- * of every attempt for the trace and the timeline. All of it is built on
- * the callbacks of corun.h.
+ * group or raw mode and the progress line, built on the callbacks of
+ * corun.h, written to stdout and stderr without ever blocking the loop.
+ * The files (events, report, JUnit, trace, timeline) the library writes.
  */
 #include "cli.h"
 
@@ -78,7 +78,7 @@ void w_free(writer_t *w) {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-double cli_now(const cli_t *c) {
+static double cli_now(const cli_t *c) {
   return (double)(uv_hrtime() - c->t0_ns) / 1e9;
 }
 
@@ -107,76 +107,21 @@ static void put_prefix(cli_t *c, writer_t *w, size_t job) {
   w_str(w, c->color ? " |\x1b[0m " : " | ");
 }
 
-static void ev_head(cli_t *c, const char *event) {
-  fprintf(c->events, "{\"event\":\"%s\"", event);
-}
-
-static void ev_job(cli_t *c, size_t job) {
-  fputs(",\"job\":", c->events);
-  const char *n = job_name(c, job);
-  corun_json_string(c->events, n, strlen(n));
-}
-
-static void ev_tail(cli_t *c) {
-  fprintf(c->events, ",\"t\":%.3f}\n", cli_now(c));
-  if (fflush(c->events) != 0 && c->events_error == 0)
-    c->events_error = errno;
-}
-
-static void span_open(cli_t *c, size_t job, unsigned attempt) {
-  if (c->n_spans == c->cap_spans) {
-    size_t cap = c->cap_spans ? c->cap_spans * 2 : 64;
-    span_t *s = realloc(c->spans, cap * sizeof *s);
-    if (s == NULL)
-      return;
-    c->spans = s;
-    c->cap_spans = cap;
-  }
-  /* The lowest free lane: lanes are the parallel slots of the picture. */
-  unsigned lane = 0;
-  while (lane < c->n_lanes && c->lane_busy[lane])
-    lane++;
-  if (lane == c->n_lanes) {
-    unsigned char *b = realloc(c->lane_busy, c->n_lanes + 1);
-    if (b == NULL)
-      return;
-    c->lane_busy = b;
-    c->n_lanes++;
-  }
-  c->lane_busy[lane] = 1;
-  span_t *s = &c->spans[c->n_spans++];
-  s->job = job;
-  s->attempt = attempt;
-  s->lane = lane;
-  s->t0 = cli_now(c);
-  s->t1 = s->t0;
-  s->status = CORUN_PENDING;
-  c->open_span[job] = c->n_spans;
-}
-
-static void span_close(cli_t *c, size_t job, corun_status_t st) {
-  if (c->open_span == NULL || c->open_span[job] == 0)
-    return;
-  span_t *s = &c->spans[c->open_span[job] - 1];
-  s->t1 = cli_now(c);
-  s->status = st;
-  c->lane_busy[s->lane] = 0;
-  c->open_span[job] = 0;
-}
-
 /* ---- callbacks ------------------------------------------------------------ */
 
 static void on_job_start(corun_run_t *run, void *data, size_t job,
                          unsigned attempt, long pid) {
   cli_t *c = data;
-  (void)run;
+  (void)run, (void)attempt, (void)pid;
   c->n_running++;
-  span_open(c, job, attempt);
-  if (c->events) {
-    ev_head(c, "start");
-    ev_job(c, job);
-    fprintf(c->events, ",\"attempt\":%u,\"pid\":%ld", attempt, pid);
-    ev_tail(c);
+  c->running[job] = 1;
+}
+
+/* An attempt is over (retried or ended). */
+static void attempt_over(cli_t *c, size_t job) {
+  if (c->running[job]) {
+    c->running[job] = 0;
+    c->n_running--;
   }
 }
 
@@ -195,59 +140,17 @@ static void on_line(corun_run_t *run, void *data, size_t job,
                     corun_stream_t st, const char *line, size_t len) {
   cli_t *c = data;
   (void)run;
-  if (c->mode == OUT_PREFIX) {
-    writer_t *w = st == CORUN_STDOUT ? &c->out : &c->err;
-    put_prefix(c, w, job);
-    w_put(w, line, len);
-    w_put(w, "\n", 1);
-  }
-  if (c->events) {
-    ev_head(c, "line");
-    ev_job(c, job);
-    fprintf(c->events, ",\"stream\":\"%s\",\"text\":",
-            st == CORUN_STDOUT ? "stdout" : "stderr");
-    corun_json_string(c->events, line, len);
-    ev_tail(c);
-  }
-}
-
-static void ev_exit(cli_t *c, size_t job, const corun_result_t *r,
-                    corun_status_t st) {
-  ev_head(c, "exit");
-  ev_job(c, job);
-  fprintf(c->events, ",\"status\":\"%s\",\"exit_code\":", corun_status_name(st));
-  if (r->exit_code >= 0)
-    fprintf(c->events, "%d", r->exit_code);
-  else
-    fputs("null", c->events);
-  const char *sig = r->signal ? corun_signal_name(r->signal) : NULL;
-  if (sig)
-    fprintf(c->events, ",\"signal\":\"%s\"", sig);
-  else
-    fputs(",\"signal\":null", c->events);
-  fprintf(c->events, ",\"attempt\":%u,\"duration_s\":%.3f", r->attempts,
-          r->duration_s);
-  if (r->error) {
-    fputs(",\"error\":", c->events);
-    corun_json_string(c->events, r->error, strlen(r->error));
-  }
-  ev_tail(c);
+  writer_t *w = st == CORUN_STDOUT ? &c->out : &c->err;
+  put_prefix(c, w, job);
+  w_put(w, line, len);
+  w_put(w, "\n", 1);
 }
 
 static void on_retry(corun_run_t *run, void *data, size_t job,
                      const corun_result_t *failed, unsigned next,
                      double delay) {
-  cli_t *c = data;
-  (void)run;
-  c->n_running--;
-  span_close(c, job, failed->status);
-  if (c->events) {
-    ev_exit(c, job, failed, failed->status);
-    ev_head(c, "retry");
-    ev_job(c, job);
-    fprintf(c->events, ",\"attempt\":%u,\"delay_s\":%.3f", next, delay);
-    ev_tail(c);
-  }
+  (void)run, (void)failed, (void)next, (void)delay;
+  attempt_over(data, job);
 }
 
 static void print_group(cli_t *c, size_t job, const corun_result_t *r) {
@@ -275,35 +178,39 @@ static void on_job_end(corun_run_t *run, void *data, size_t job,
   cli_t *c = data;
   (void)run;
   c->n_done++;
-  if (c->open_span && c->open_span[job]) {
-    c->n_running--;
-    span_close(c, job, r->status);
-  }
+  attempt_over(c, job);
   if (c->mode == OUT_GROUP)
     print_group(c, job, r);
-  if (c->events) {
-    if (r->status == CORUN_SKIPPED) {
-      ev_head(c, "skip");
-      ev_job(c, job);
-      fputs(",\"reason\":", c->events);
-      const char *why = r->reason ? r->reason : "skipped";
-      corun_json_string(c->events, why, strlen(why));
-      ev_tail(c);
-    } else {
-      ev_exit(c, job, r, r->status);
-    }
-  }
 }
 
-static void on_halt(corun_run_t *run, void *data, const char *policy) {
-  cli_t *c = data;
-  (void)run;
-  if (c->events) {
-    ev_head(c, "halt");
-    fputs(",\"policy\":", c->events);
-    corun_json_string(c->events, policy, strlen(policy));
-    ev_tail(c);
+int cli_output_init(cli_t *c, size_t n) {
+  c->running = calloc(n ? n : 1, 1);
+  if (c->running == NULL)
+    return -1;
+  if (c->mode != OUT_GROUP)
+    return 0;
+  c->group_out = calloc(n ? n : 1, sizeof *c->group_out);
+  c->group_err = calloc(n ? n : 1, sizeof *c->group_err);
+  if (c->group_out == NULL || c->group_err == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    w_init(&c->group_out[i], -1);
+    w_init(&c->group_err[i], -1);
   }
+  return 0;
+}
+
+void cli_output_free(cli_t *c) {
+  size_t n = corun_plan_job_count(c->plan);
+  for (size_t i = 0; c->group_out && c->group_err && i < n; i++) {
+    w_free(&c->group_out[i]);
+    w_free(&c->group_err[i]);
+  }
+  free(c->group_out);
+  free(c->group_err);
+  free(c->running);
+  w_free(&c->out);
+  w_free(&c->err);
 }
 
 void cli_callbacks(cli_t *c, corun_callbacks_t *cb) {
@@ -311,10 +218,9 @@ void cli_callbacks(cli_t *c, corun_callbacks_t *cb) {
   cb->on_job_start = on_job_start;
   cb->on_job_end = on_job_end;
   cb->on_retry = on_retry;
-  cb->on_halt = on_halt;
   if (c->mode == OUT_RAW || c->mode == OUT_GROUP)
     cb->on_output = on_output;
-  if (c->mode == OUT_PREFIX || c->events)
+  if (c->mode == OUT_PREFIX)
     cb->on_line = on_line;
 }
 

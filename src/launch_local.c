@@ -15,6 +15,10 @@
  * costs no handle setup or close round trip. Each proc keeps one uv_timer_t
  * for its timeout, its kill grace and the polling of its process group
  * after the main process exited; procs are pooled and reused.
+ *
+ * This is the backend "local" of the launcher interface (internal.h): the
+ * run sees a proc only as an opaque handle, and an attempt's end only as a
+ * decoded corun__exit_t.
  */
 #include "internal.h"
 
@@ -39,7 +43,30 @@ extern char **environ;
 #define KIND_OUT 1u
 #define KIND_ERR 2u
 
-struct corun__launcher_s {
+typedef struct local_s local_t;
+
+typedef enum { STOP_NONE, STOP_TIMEOUT, STOP_REQUEST } stop_t;
+
+/* One attempt: a child process, its two pipes and its pidfd. */
+typedef struct proc_s {
+  local_t *l;
+  size_t job;
+  long pid;
+  int pidfd, fd_out, fd_err;
+  int wstatus;             /* valid once exited */
+  bool exited, killed, draining;
+  bool polled;             /* no pidfd: its exit is polled by a timer */
+  stop_t stop;             /* why corun stopped it, if it did */
+  double kill_grace;
+  uint64_t grace_deadline; /* uv_now() ms */
+  unsigned poll_ms;
+  uv_timer_t timer;        /* timeout, grace and group polling */
+  unsigned slot;
+  struct proc_s *next_free;
+} proc_t;
+
+struct local_s {
+  corun__launcher_t base;
   uv_loop_t *loop;
   corun__launch_cb_t cb;
   void *ctx;
@@ -53,10 +80,10 @@ struct corun__launcher_s {
   unsigned n_polled;
   unsigned reap_ms;
   posix_spawnattr_t attr;
-  corun__proc_t **slots;
+  proc_t **slots;
   size_t n_slots, cap_slots;
-  corun__proc_t *free_list;
-  corun__proc_t *limbo;
+  proc_t *free_list;
+  proc_t *limbo;
   unsigned live; /* procs spawned and not released */
   unsigned closing;
   void (*close_cb)(void *);
@@ -66,12 +93,13 @@ struct corun__launcher_s {
 
 static void on_epoll(uv_poll_t *h, int status, int events);
 
-int corun__launcher_new(corun__launcher_t **out, uv_loop_t *loop,
-                        const corun__launch_cb_t *cb, void *ctx) {
+static int local_open(corun__launcher_t **out, uv_loop_t *loop,
+                      const corun__launch_cb_t *cb, void *ctx) {
   *out = NULL;
-  corun__launcher_t *l = calloc(1, sizeof *l);
+  local_t *l = calloc(1, sizeof *l);
   if (l == NULL)
     return UV_ENOMEM;
+  l->base.ops = &corun__launch_local;
   l->loop = loop;
   l->cb = *cb;
   l->ctx = ctx;
@@ -110,11 +138,11 @@ int corun__launcher_new(corun__launcher_t **out, uv_loop_t *loop,
   uv_timer_init(loop, &l->reap);
   l->reap.data = l;
   if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_epoll)) != 0) {
-    /* The handle is closed by the caller through corun__launcher_close. */
-    *out = l;
+    /* The handle is closed by the caller through close(). */
+    *out = &l->base;
     return rc;
   }
-  *out = l;
+  *out = &l->base;
   return 0;
 fail:
   if (l->epfd >= 0)
@@ -126,7 +154,7 @@ fail:
 }
 
 static void launcher_closed_one(uv_handle_t *h) {
-  corun__launcher_t *l = h->data;
+  local_t *l = h->data;
   if (--l->closing > 0)
     return;
   for (size_t i = 0; i < l->n_slots; i++)
@@ -142,8 +170,9 @@ static void launcher_closed_one(uv_handle_t *h) {
     cb(arg);
 }
 
-void corun__launcher_close(corun__launcher_t *l, void (*close_cb)(void *),
-                           void *arg) {
+static void local_close(corun__launcher_t *base, void (*close_cb)(void *),
+                        void *arg) {
+  local_t *l = (local_t *)base;
   l->close_cb = close_cb;
   l->close_arg = arg;
   l->closing = 2; /* the poll handle and the reap timer */
@@ -161,17 +190,17 @@ void corun__launcher_close(corun__launcher_t *l, void (*close_cb)(void *),
  * begins, so that a proc is never reused while a caller up the stack (an
  * epoll batch, say) may still look at it.
  */
-static void reclaim(corun__launcher_t *l) {
+static void reclaim(local_t *l) {
   while (l->limbo != NULL) {
-    corun__proc_t *p = l->limbo;
+    proc_t *p = l->limbo;
     l->limbo = p->next_free;
     p->next_free = l->free_list;
     l->free_list = p;
   }
 }
 
-static corun__proc_t *proc_get(corun__launcher_t *l) {
-  corun__proc_t *p = l->free_list;
+static proc_t *proc_get(local_t *l) {
+  proc_t *p = l->free_list;
   if (p != NULL) {
     l->free_list = p->next_free;
   } else {
@@ -190,12 +219,11 @@ static corun__proc_t *proc_get(corun__launcher_t *l) {
   }
   p->l = l;
   p->job = 0;
-  p->data = NULL;
   p->pid = 0;
   p->pidfd = p->fd_out = p->fd_err = -1;
   p->wstatus = 0;
   p->exited = p->killed = p->draining = p->polled = false;
-  p->stop = CORUN__STOP_NONE;
+  p->stop = STOP_NONE;
   p->grace_deadline = 0;
   p->poll_ms = 0;
   p->next_free = NULL;
@@ -203,31 +231,33 @@ static corun__proc_t *proc_get(corun__launcher_t *l) {
   return p;
 }
 
-void corun__proc_release(corun__proc_t *p) {
-  corun__launcher_t *l = p->l;
+/* Give a done proc back; its memory is reused by later spawns. */
+static void proc_release(proc_t *p) {
+  local_t *l = p->l;
   uv_timer_stop(&p->timer);
   p->next_free = l->limbo;
   l->limbo = p;
   l->live--;
 }
 
-static void group_signal(corun__proc_t *p, int sig) {
+static void group_signal(proc_t *p, int sig) {
   kill(-(pid_t)p->pid, sig); /* ESRCH: nothing of it is left */
 }
 
-static void close_stream(corun__proc_t *p, unsigned kind) {
+static void close_stream(proc_t *p, unsigned kind) {
   int *fd = kind == KIND_OUT ? &p->fd_out : &p->fd_err;
   if (*fd < 0)
     return;
   close(*fd);
   *fd = -1;
-  p->l->cb.eof(p->l->ctx, p, kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR);
+  p->l->cb.eof(p->l->ctx, p->job,
+               kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR);
 }
 
 /* Read what one readiness event offers (all there is, when draining);
  * EOF or a read error closes the stream. */
-static void read_stream(corun__proc_t *p, unsigned kind, bool drain) {
-  corun__launcher_t *l = p->l;
+static void read_stream(proc_t *p, unsigned kind, bool drain) {
+  local_t *l = p->l;
   corun_stream_t st = kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR;
   for (;;) {
     int fd = kind == KIND_OUT ? p->fd_out : p->fd_err;
@@ -235,7 +265,7 @@ static void read_stream(corun__proc_t *p, unsigned kind, bool drain) {
       return;
     ssize_t n = read(fd, l->buf, sizeof l->buf);
     if (n > 0) {
-      l->cb.data(l->ctx, p, st, l->buf, (size_t)n);
+      l->cb.data(l->ctx, p->job, st, l->buf, (size_t)n);
       if (!drain)
         return;
     } else if (n < 0 && errno == EINTR) {
@@ -256,7 +286,7 @@ static void read_stream(corun__proc_t *p, unsigned kind, bool drain) {
  * reaped here first. Only this group's: an embedder's children are never
  * in it.
  */
-static bool group_alive(const corun__proc_t *p) {
+static bool group_alive(const proc_t *p) {
   siginfo_t si;
   for (;;) {
     si.si_pid = 0;
@@ -267,28 +297,44 @@ static bool group_alive(const corun__proc_t *p) {
   return kill(-(pid_t)p->pid, 0) == 0 || errno == EPERM;
 }
 
-static void maybe_done(corun__proc_t *p) {
+static void maybe_done(proc_t *p) {
   if (!p->exited || p->fd_out >= 0 || p->fd_err >= 0)
     return;
   if (!p->killed && p->draining && group_alive(p))
     return; /* the poll timer checks again */
   uv_timer_stop(&p->timer);
-  p->l->cb.done(p->l->ctx, p);
+  int ws = p->wstatus;
+  corun__exit_t ex;
+  ex.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+  ex.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
+  if (p->stop == STOP_TIMEOUT)
+    ex.how = CORUN__END_TIMEOUT;
+  else if (p->stop == STOP_REQUEST)
+    ex.how = CORUN__END_STOPPED;
+  else if (ex.exit_code == 0)
+    ex.how = CORUN__END_OK;
+  else
+    ex.how = CORUN__END_FAILED;
+  local_t *l = p->l;
+  size_t job = p->job;
+  /* Released first: it waits in limbo, so the callback may start more. */
+  proc_release(p);
+  l->cb.done(l->ctx, job, &ex);
 }
 
 static void on_timer(uv_timer_t *t);
 
-static void arm(corun__proc_t *p, uint64_t ms) {
+static void arm(proc_t *p, uint64_t ms) {
   uv_timer_start(&p->timer, on_timer, ms, 0);
 }
 
-static uint64_t grace_ms(const corun__proc_t *p) {
+static uint64_t grace_ms(const proc_t *p) {
   double ms = p->kill_grace * 1000.0;
   return ms < 1 ? 1 : (uint64_t)ms;
 }
 
 /* After the grace: nothing of the job may live on, and no pipe is awaited. */
-static void give_up(corun__proc_t *p) {
+static void give_up(proc_t *p) {
   group_signal(p, SIGKILL);
   p->killed = true;
   if (p->exited) {
@@ -301,13 +347,13 @@ static void give_up(corun__proc_t *p) {
 }
 
 static void on_timer(uv_timer_t *t) {
-  corun__proc_t *p = (corun__proc_t *)((char *)t - offsetof(corun__proc_t, timer));
+  proc_t *p = (proc_t *)((char *)t - offsetof(proc_t, timer));
   reclaim(p->l);
   uint64_t now = uv_now(p->l->loop);
   if (!p->exited) {
-    if (p->stop == CORUN__STOP_NONE) {
+    if (p->stop == STOP_NONE) {
       /* The timeout: ask politely first. */
-      p->stop = CORUN__STOP_TIMEOUT;
+      p->stop = STOP_TIMEOUT;
       group_signal(p, SIGTERM);
       p->grace_deadline = now + grace_ms(p);
       arm(p, grace_ms(p));
@@ -338,7 +384,7 @@ static void on_timer(uv_timer_t *t) {
   arm(p, p->poll_ms < left ? p->poll_ms : left);
 }
 
-static void on_exit_ready(corun__proc_t *p) {
+static void on_exit_ready(proc_t *p) {
   int st = 0;
   pid_t r = waitpid((pid_t)p->pid, &st, WNOHANG);
   if (r == 0)
@@ -359,7 +405,7 @@ static void on_exit_ready(corun__proc_t *p) {
   }
   uv_timer_stop(&p->timer);
   uint64_t now = uv_now(p->l->loop);
-  bool stopping = p->stop != CORUN__STOP_NONE;
+  bool stopping = p->stop != STOP_NONE;
   if (!stopping)
     p->grace_deadline = now + grace_ms(p);
   /* Whatever the job left in its group gets the same treatment. */
@@ -386,11 +432,11 @@ static void on_exit_ready(corun__proc_t *p) {
 /* Exits of procs without a pidfd, polled: every 1 ms at first, backing off
  * to 20 ms while nothing ends. */
 static void on_reap(uv_timer_t *t) {
-  corun__launcher_t *l = t->data;
+  local_t *l = t->data;
   reclaim(l);
   unsigned before = l->n_polled;
   for (size_t i = 0; i < l->n_slots && l->n_polled > 0; i++) {
-    corun__proc_t *p = l->slots[i];
+    proc_t *p = l->slots[i];
     if (p->polled && !p->exited)
       on_exit_ready(p);
   }
@@ -403,7 +449,7 @@ static void on_reap(uv_timer_t *t) {
 }
 
 static void on_epoll(uv_poll_t *h, int status, int events) {
-  corun__launcher_t *l = h->data;
+  local_t *l = h->data;
   (void)events;
   if (status < 0)
     return;
@@ -412,7 +458,7 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
   int n = epoll_wait(l->epfd, ev, BATCH, 0);
   for (int i = 0; i < n; i++) {
     uint64_t u = ev[i].data.u64;
-    corun__proc_t *p = l->slots[u >> 2];
+    proc_t *p = l->slots[u >> 2];
     unsigned kind = (unsigned)(u & 3);
     if (kind == KIND_PID) {
       if (p->pidfd >= 0)
@@ -427,7 +473,7 @@ static void on_epoll(uv_poll_t *h, int status, int events) {
   }
 }
 
-static int set_fd(corun__launcher_t *l, int op, int fd, unsigned slot,
+static int set_fd(local_t *l, int op, int fd, unsigned slot,
                   unsigned kind) {
   struct epoll_event ev;
   /* Paused, an output pipe is watched only for its hangup, which epoll
@@ -437,16 +483,17 @@ static int set_fd(corun__launcher_t *l, int op, int fd, unsigned slot,
   return epoll_ctl(l->epfd, op, fd, &ev);
 }
 
-static int add_fd(corun__launcher_t *l, int fd, unsigned slot, unsigned kind) {
+static int add_fd(local_t *l, int fd, unsigned slot, unsigned kind) {
   return set_fd(l, EPOLL_CTL_ADD, fd, slot, kind);
 }
 
-void corun__launcher_pause(corun__launcher_t *l, bool paused) {
+static void local_pause(corun__launcher_t *base, bool paused) {
+  local_t *l = (local_t *)base;
   if (l->paused == paused)
     return;
   l->paused = paused;
   for (size_t i = 0; i < l->n_slots; i++) {
-    corun__proc_t *p = l->slots[i];
+    proc_t *p = l->slots[i];
     if (p->fd_out >= 0)
       set_fd(l, EPOLL_CTL_MOD, p->fd_out, p->slot, KIND_OUT);
     if (p->fd_err >= 0)
@@ -458,16 +505,21 @@ static bool out_of_resources(int e) {
   return e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM;
 }
 
-int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
-                      size_t job, void *data, corun__proc_t **out,
-                      char *why, size_t why_len) {
+static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
+                       void **out, long *pid_out, char *why, size_t why_len) {
+  local_t *l = (local_t *)base;
   int po[2] = {-1, -1}, pe[2] = {-1, -1}, in = -1;
   int e = 0;
   posix_spawn_file_actions_t fa;
   bool fa_ok = false;
-  corun__proc_t *p = NULL;
+  proc_t *p = NULL;
+  char **env = NULL;
   *out = NULL;
 
+  if (sp->env != NULL && (env = corun__launch_env(environ, sp->env)) == NULL) {
+    e = ENOMEM;
+    goto fail;
+  }
   if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0) {
     e = errno;
     goto fail;
@@ -514,11 +566,13 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
     goto fail;
   }
   pid_t pid;
-  char *const *envp = sp->envp ? sp->envp : environ;
+  char *const *envp = env ? env : environ;
   e = posix_spawnp(&pid, sp->argv[0], &fa, &l->attr, (char *const *)sp->argv,
                    envp);
   posix_spawn_file_actions_destroy(&fa);
   fa_ok = false;
+  free(env);
+  env = NULL;
   if (e != 0)
     goto fail;
   close(po[1]);
@@ -528,8 +582,7 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
     close(in);
   in = -1;
   p->pid = pid;
-  p->job = job;
-  p->data = data;
+  p->job = sp->job;
   p->kill_grace = sp->kill_grace_s > 0 ? sp->kill_grace_s : CORUN_DEFAULT_KILL_GRACE;
   p->fd_out = po[0];
   p->fd_err = pe[0];
@@ -563,7 +616,7 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
     close(p->fd_out);
     close(p->fd_err);
     p->fd_out = p->fd_err = -1;
-    corun__proc_release(p);
+    proc_release(p);
     snprintf(why, why_len, "cannot watch the process: %s", strerror(e));
     return out_of_resources(e) ? CORUN__START_LATER : uv_translate_sys_error(e);
   }
@@ -572,9 +625,11 @@ int corun__proc_spawn(corun__launcher_t *l, const corun__spawn_t *sp,
     arm(p, ms < 1 ? 1 : (uint64_t)ms);
   }
   *out = p;
+  *pid_out = pid;
   return 0;
 
 fail:
+  free(env);
   if (fa_ok)
     posix_spawn_file_actions_destroy(&fa);
   for (int i = 0; i < 2; i++) {
@@ -586,7 +641,7 @@ fail:
   if (in >= 0)
     close(in);
   if (p != NULL)
-    corun__proc_release(p);
+    proc_release(p);
   if (out_of_resources(e)) {
     snprintf(why, why_len, "%s", strerror(e));
     return CORUN__START_LATER;
@@ -599,10 +654,12 @@ fail:
   return uv_translate_sys_error(e);
 }
 
-void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now) {
+static void local_stop(corun__launcher_t *base, void *handle, bool kill_now) {
+  proc_t *p = handle;
+  (void)base;
   if (kill_now) {
-    if (p->stop == CORUN__STOP_NONE)
-      p->stop = why;
+    if (p->stop == STOP_NONE)
+      p->stop = STOP_REQUEST;
     /* The pipes are drained and closed from the timer, never from inside
      * a callback that may be reading them right now. */
     group_signal(p, SIGKILL);
@@ -611,12 +668,16 @@ void corun__proc_stop(corun__proc_t *p, corun__stop_t why, bool kill_now) {
       arm(p, 0);
     return;
   }
-  if (p->stop != CORUN__STOP_NONE)
+  if (p->stop != STOP_NONE)
     return;
-  p->stop = why;
+  p->stop = STOP_REQUEST;
   if (p->exited)
     return; /* already draining against its own deadline */
   group_signal(p, SIGTERM);
   p->grace_deadline = uv_now(p->l->loop) + grace_ms(p);
   arm(p, grace_ms(p));
 }
+
+const corun__launcher_ops_t corun__launch_local = {
+    "local", local_open, local_close, local_start, local_stop, local_pause,
+};
