@@ -8,8 +8,8 @@ PKG      ?= pkg-config
 DEPS_PKGS = libuv libcjson
 DEBS      = libuv1-dev libcjson-dev libcmocka-dev pkg-config
 
-SOVERSION = 0
-VERSION   = 0.1.0
+SOVERSION = 1
+VERSION   = 0.2.0
 
 WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
        -Wvla -Wformat=2 -Wno-format-nonliteral
@@ -48,7 +48,7 @@ CLI_SRC = src/cli/main.c src/cli/args.c src/cli/inspect.c src/cli/output.c \
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-TESTS = test_duration test_load test_plan test_sched test_run test_cli test_bad
+TESTS = test_duration test_load test_plan test_sched test_run test_cli test_bad test_launch
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 HELPER = $(BUILD)/tests/helper
 
