@@ -349,6 +349,13 @@ struct corun__sink_s {
   int error; /* errno of the first failed write to its file, 0 */
 };
 
+/* A zeroed sink of `size` bytes (its struct begins with corun__sink_t)
+ * with ops and run set, and when job_size > 0 a zeroed array of one
+ * job_size element per job of the run's plan stored at *(void **)jobs;
+ * NULL when out of memory (sink.c). */
+void *corun__sink_new(size_t size, const corun__sink_ops_t *ops,
+                      corun_run_t *run, size_t job_size, void *jobs);
+
 /* What a sink may read of its run. */
 const corun_plan_t *corun__run_plan(const corun_run_t *run);
 bool corun__run_selected(const corun_run_t *run, size_t job);

@@ -54,7 +54,8 @@ static void cb_free(corun__sink_t *s) { free(s); }
 
 int corun__sink_callbacks(corun__sink_t **out, corun_run_t *run,
                           const corun_callbacks_t *cb, void *data) {
-  cb_sink_t *cs = calloc(1, sizeof *cs);
+  /* The ops live in the sink: they are set below, callback by callback. */
+  cb_sink_t *cs = corun__sink_new(sizeof *cs, NULL, run, 0, NULL);
   *out = &cs->base;
   if (cs == NULL)
     return UV_ENOMEM;
@@ -69,6 +70,5 @@ int corun__sink_callbacks(corun__sink_t **out, corun_run_t *run,
   cs->ops.run_end = cb_run_end;
   cs->ops.free = cb_free;
   cs->base.ops = &cs->ops;
-  cs->base.run = run;
   return 0;
 }

@@ -116,12 +116,10 @@ static const corun__sink_ops_t events_ops = {
 };
 
 int corun__sink_events(corun__sink_t **out, corun_run_t *run, FILE *f) {
-  events_sink_t *es = calloc(1, sizeof *es);
+  events_sink_t *es = corun__sink_new(sizeof *es, &events_ops, run, 0, NULL);
   *out = &es->base;
   if (es == NULL)
     return UV_ENOMEM;
-  es->base.ops = &events_ops;
-  es->base.run = run;
   es->f = f;
   return 0;
 }

@@ -28,12 +28,10 @@ static const corun__sink_ops_t file_ops = {
 
 int corun__sink_file(corun__sink_t **out, corun_run_t *run, FILE *f,
                      corun__write_fn write) {
-  file_sink_t *fs = calloc(1, sizeof *fs);
+  file_sink_t *fs = corun__sink_new(sizeof *fs, &file_ops, run, 0, NULL);
   *out = &fs->base;
   if (fs == NULL)
     return UV_ENOMEM;
-  fs->base.ops = &file_ops;
-  fs->base.run = run;
   fs->f = f;
   fs->write = write;
   return 0;

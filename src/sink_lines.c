@@ -61,19 +61,12 @@ static const corun__sink_ops_t lines_ops = {
 };
 
 int corun__sink_lines(corun__sink_t **out, corun_run_t *run) {
-  size_t n = corun_plan_job_count(corun__run_plan(run));
-  lines_sink_t *ls = calloc(1, sizeof *ls);
+  corun__carry_t(*carry)[2] = NULL;
+  lines_sink_t *ls = corun__sink_new(sizeof *ls, &lines_ops, run, sizeof *carry, &carry);
   *out = &ls->base;
   if (ls == NULL)
     return UV_ENOMEM;
-  ls->base.ops = &lines_ops;
-  ls->base.run = run;
-  ls->n_jobs = n;
-  ls->carry = calloc(n ? n : 1, sizeof *ls->carry);
-  if (ls->carry == NULL) {
-    free(ls);
-    *out = NULL;
-    return UV_ENOMEM;
-  }
+  ls->carry = carry;
+  ls->n_jobs = corun_plan_job_count(corun__run_plan(run));
   return 0;
 }

@@ -106,16 +106,15 @@ static const corun__sink_ops_t log_ops = {
 
 int corun__sink_log(corun__sink_t **out, corun_run_t *run, const char *dir) {
   size_t n = corun_plan_job_count(corun__run_plan(run));
-  log_sink_t *ls = calloc(1, sizeof *ls);
+  int(*fds)[2] = NULL;
+  log_sink_t *ls = corun__sink_new(sizeof *ls, &log_ops, run, sizeof *fds, &fds);
   *out = &ls->base;
   if (ls == NULL)
     return UV_ENOMEM;
-  ls->base.ops = &log_ops;
-  ls->base.run = run;
+  ls->fds = fds;
   ls->dir = strdup(dir);
-  ls->fds = malloc((n ? n : 1) * sizeof *ls->fds);
   ls->errs = calloc(n ? n : 1, sizeof *ls->errs);
-  if (ls->dir == NULL || ls->fds == NULL || ls->errs == NULL) {
+  if (ls->dir == NULL || ls->errs == NULL) {
     log_free(&ls->base);
     *out = NULL;
     return UV_ENOMEM;

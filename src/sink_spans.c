@@ -79,19 +79,12 @@ static const corun__sink_ops_t spans_ops = {
 };
 
 int corun__sink_spans(corun__sink_t **out, corun_run_t *run) {
-  size_t n = corun_plan_job_count(corun__run_plan(run));
-  spans_sink_t *ss = calloc(1, sizeof *ss);
+  size_t *open = NULL;
+  spans_sink_t *ss = corun__sink_new(sizeof *ss, &spans_ops, run, sizeof *open, &open);
   *out = &ss->base;
   if (ss == NULL)
     return UV_ENOMEM;
-  ss->base.ops = &spans_ops;
-  ss->base.run = run;
-  ss->open = calloc(n ? n : 1, sizeof *ss->open);
-  if (ss->open == NULL) {
-    free(ss);
-    *out = NULL;
-    return UV_ENOMEM;
-  }
+  ss->open = open;
   return 0;
 }
 

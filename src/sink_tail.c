@@ -122,20 +122,13 @@ static const corun__sink_ops_t tail_ops = {
 };
 
 int corun__sink_tail(corun__sink_t **out, corun_run_t *run) {
-  size_t n = corun_plan_job_count(corun__run_plan(run));
-  tail_sink_t *ts = calloc(1, sizeof *ts);
+  tail_t(*tails)[2] = NULL;
+  tail_sink_t *ts = corun__sink_new(sizeof *ts, &tail_ops, run, sizeof *tails, &tails);
   *out = &ts->base;
   if (ts == NULL)
     return UV_ENOMEM;
-  ts->base.ops = &tail_ops;
-  ts->base.run = run;
+  ts->tails = tails;
   ts->cap = corun__run_tail_cap(run);
-  ts->n_jobs = n;
-  ts->tails = calloc(n ? n : 1, sizeof *ts->tails);
-  if (ts->tails == NULL) {
-    free(ts);
-    *out = NULL;
-    return UV_ENOMEM;
-  }
+  ts->n_jobs = corun_plan_job_count(corun__run_plan(run));
   return 0;
 }
