@@ -285,11 +285,24 @@ typedef struct corun_run_options_s {
   const char *log_dir;         /* full output in DIR/NAME.out and .err */
   size_t tail_bytes;           /* captured per stream; 0: 64 KiB */
   size_t line_max;             /* longest line before it is split; 0: 64 KiB */
+  int watchdog;                /* 1: jobs die with this process even when
+                                  it is killed by SIGKILL (see below) */
   corun_callbacks_t cb;
   void *data;
 } corun_run_options_t;
 
 /*
+ * What a job leaves behind. Every job runs in a process group of its own,
+ * and its environment carries CORUN_JOB_ID (TOKEN:JOB, unique to the run),
+ * which its descendants inherit. When a job ends, what is left of its
+ * group is stopped; when the calling process is a child subreaper
+ * (prctl PR_SET_CHILD_SUBREAPER, as the command line is), descendants
+ * that left the group (setsid, double fork) are adopted by it and stopped
+ * too. With `watchdog`, corun_run_start() forks a small process that
+ * kills every process carrying the run's CORUN_JOB_ID once the calling
+ * process is gone, however it ended; it costs one process per run and
+ * nothing per job.
+ *
  * Create a run of a sealed plan on `loop`. Nothing starts before
  * corun_run_start(). The plan must outlive the run. The log folder is
  * created here, so an unusable one is an error before anything runs; an

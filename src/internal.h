@@ -237,6 +237,7 @@ typedef struct corun__attempt_s {
   const char *const *env;   /* the job's own "K=V" sets and "K" unsets */
   const char *cwd;          /* NULL: the current folder */
   const char *stdin_text;   /* NULL: /dev/null */
+  const char *mark;         /* CORUN_JOB_ID=TOKEN:JOB, added to its env */
   double timeout_s;         /* 0: none */
   double kill_grace_s;
 } corun__attempt_t;
@@ -281,10 +282,38 @@ extern const corun__launcher_ops_t corun__launch_local;
 
 /* The backend of that name ("local"), or NULL. */
 const corun__launcher_ops_t *corun__launcher_find(const char *name);
-/* A job's environment: `base` (NULL: ours) with its sets and unsets
- * applied, later entries winning. The array is malloc'ed; its strings are
- * borrowed from `base` and `env`. NULL when out of memory. */
-char **corun__launch_env(char *const *base, const char *const *env);
+/* A job's environment: `base` with the job's sets and unsets (`env`, may
+ * be NULL) applied, later entries winning, and `mark` (may be NULL) last.
+ * The array is malloc'ed; its strings are borrowed. NULL when out of
+ * memory. */
+char **corun__launch_env(char *const *base, const char *const *env,
+                         const char *mark);
+
+/* ---- what jobs leave behind (orphans.c, watchdog.c) ---------------------- */
+
+/* The environment entry every job carries: CORUN_JOB_ID=TOKEN:JOB. */
+#define CORUN__MARK_VAR "CORUN_JOB_ID="
+#define CORUN__MARK_MAX 80
+
+/* Whether the environment of `pid` has an entry starting with the
+ * mark_len bytes of `mark` (count its NUL for an exact match). */
+bool corun__proc_marked(long pid, const char *mark, size_t mark_len);
+/* SIGKILL to pid and to the process group it leads, if it leads one. */
+void corun__proc_kill_tree(long pid);
+/* When this process is a child subreaper: kill the children it adopted
+ * whose environment starts an entry with `mark`, unless it has no more
+ * children than `ours` (its jobs' main processes). Killed pids are added
+ * to reap[] (up to reap_cap) for the caller to reap. How many were killed. */
+size_t corun__orphans_stop(int children_fd, const char *mark, size_t mark_len,
+                           size_t ours, long *reap, size_t reap_cap,
+                           size_t *n_reap);
+/* This process's list of children (/proc/self/task/PID/children), to
+ * pass to corun__orphans_stop(); -1 when the system has none. */
+int corun__orphans_open(void);
+/* Fork the watchdog that kills every process marked with `mark` (a
+ * prefix, "CORUN_JOB_ID=TOKEN:") once this process is gone. Returns the
+ * descriptor to hold open while the run lives, or a negative error. */
+int corun__watchdog_start(const char *mark);
 
 /* ---- line splitting (lines.c) ----------------------------------------- */
 

@@ -34,25 +34,37 @@ static bool named_in(const char *const *env, size_t from, const char *entry,
   return false;
 }
 
-char **corun__launch_env(char *const *base, const char *const *env) {
+char **corun__launch_env(char *const *base, const char *const *env,
+                         const char *mark) {
+  static const char *const none[] = {NULL};
   size_t n = 0, k = 0;
+  if (env == NULL)
+    env = none;
   while (base[n] != NULL)
     n++;
   while (env[k] != NULL)
     k++;
-  char **out = malloc((n + k + 1) * sizeof *out);
+  char **out = malloc((n + k + 2) * sizeof *out);
   if (out == NULL)
     return NULL;
   size_t m = 0;
-  for (size_t i = 0; i < n; i++)
-    if (!named_in(env, 0, base[i], name_len(base[i])))
+  size_t mark_name = mark ? name_len(mark) : 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = name_len(base[i]);
+    /* An inherited mark (corun inside a corun job) gives way to ours. */
+    if (!named_in(env, 0, base[i], len) &&
+        !(mark && len == mark_name && memcmp(base[i], mark, len) == 0))
       out[m++] = base[i];
+  }
   for (size_t e = 0; e < k; e++) {
     /* An unset adds nothing; of several sets of one name the last wins. */
-    if (strchr(env[e], '=') != NULL &&
-        !named_in(env, e + 1, env[e], name_len(env[e])))
+    size_t len = name_len(env[e]);
+    if (strchr(env[e], '=') != NULL && !named_in(env, e + 1, env[e], len) &&
+        !(mark && len == mark_name && memcmp(env[e], mark, len) == 0))
       out[m++] = (char *)env[e];
   }
+  if (mark != NULL)
+    out[m++] = (char *)mark;
   out[m] = NULL;
   return out;
 }

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -60,6 +63,7 @@ typedef struct proc_s {
   double kill_grace;
   uint64_t grace_deadline; /* uv_now() ms */
   unsigned poll_ms;
+  char mark[CORUN__MARK_MAX]; /* its CORUN_JOB_ID entry, "" when none */
   uv_timer_t timer;        /* timeout, grace and group polling */
   unsigned slot;
   struct proc_s *next_free;
@@ -77,6 +81,12 @@ struct local_s {
   uv_timer_t reap;
   bool no_pidfd;
   bool paused; /* output is not read (EOF and errors still are) */
+  /* A child subreaper adopts what jobs leave behind (orphans.c). */
+  bool subreaper;
+  int children_fd;  /* our list of children, when a subreaper */
+  size_t unreaped;  /* main processes spawned and not reaped */
+  long orphans[64]; /* orphans killed, not reaped yet */
+  size_t n_orphans;
   unsigned n_polled;
   unsigned reap_ms;
   posix_spawnattr_t attr;
@@ -92,6 +102,7 @@ struct local_s {
 };
 
 static void on_epoll(uv_poll_t *h, int status, int events);
+static void reap_orphans(local_t *l, bool wait);
 
 static int local_open(corun__launcher_t **out, uv_loop_t *loop,
                       const corun__launch_cb_t *cb, void *ctx) {
@@ -101,6 +112,9 @@ static int local_open(corun__launcher_t **out, uv_loop_t *loop,
     return UV_ENOMEM;
   l->base.ops = &corun__launch_local;
   l->loop = loop;
+  int reaper = 0;
+  l->subreaper = prctl(PR_GET_CHILD_SUBREAPER, &reaper) == 0 && reaper;
+  l->children_fd = l->subreaper ? corun__orphans_open() : -1;
   l->cb = *cb;
   l->ctx = ctx;
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -145,6 +159,8 @@ static int local_open(corun__launcher_t **out, uv_loop_t *loop,
   *out = &l->base;
   return 0;
 fail:
+  if (l->children_fd >= 0)
+    close(l->children_fd);
   if (l->epfd >= 0)
     close(l->epfd);
   if (l->devnull >= 0)
@@ -157,6 +173,9 @@ static void launcher_closed_one(uv_handle_t *h) {
   local_t *l = h->data;
   if (--l->closing > 0)
     return;
+  reap_orphans(l, true);
+  if (l->children_fd >= 0)
+    close(l->children_fd);
   for (size_t i = 0; i < l->n_slots; i++)
     free(l->slots[i]);
   free(l->slots);
@@ -297,12 +316,41 @@ static bool group_alive(const proc_t *p) {
   return kill(-(pid_t)p->pid, 0) == 0 || errno == EPERM;
 }
 
+/* Reap the orphans killed so far that are gone; with `wait`, give them
+ * up to 100 ms (SIGKILL is quick, a process in D state is not). */
+static void reap_orphans(local_t *l, bool wait) {
+  for (int round = 0; l->n_orphans > 0 && round < (wait ? 100 : 1); round++) {
+    size_t k = 0;
+    for (size_t i = 0; i < l->n_orphans; i++)
+      if (waitpid((pid_t)l->orphans[i], NULL, WNOHANG) == 0)
+        l->orphans[k++] = l->orphans[i];
+    l->n_orphans = k;
+    if (k > 0 && wait)
+      usleep(1000);
+  }
+}
+
+/* Stop what the attempt left outside its process group and we adopted. */
+static void stop_orphans(proc_t *p) {
+  local_t *l = p->l;
+  if (l->children_fd < 0 || p->mark[0] == '\0')
+    return;
+  reap_orphans(l, false);
+  corun__orphans_stop(l->children_fd, p->mark, strlen(p->mark) + 1,
+                      l->unreaped, l->orphans,
+                      sizeof l->orphans / sizeof l->orphans[0], &l->n_orphans);
+}
+
 static void maybe_done(proc_t *p) {
   if (!p->exited || p->fd_out >= 0 || p->fd_err >= 0)
     return;
   if (!p->killed && p->draining && group_alive(p))
     return; /* the poll timer checks again */
   uv_timer_stop(&p->timer);
+  /* Members of its group that lived on after the main process may have
+   * left orphans of their own since. */
+  if (p->draining || p->killed)
+    stop_orphans(p);
   int ws = p->wstatus;
   corun__exit_t ex;
   ex.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
@@ -396,6 +444,7 @@ static void on_exit_ready(proc_t *p) {
   }
   p->wstatus = st;
   p->exited = true;
+  p->l->unreaped--;
   if (p->pidfd >= 0)
     close(p->pidfd);
   p->pidfd = -1;
@@ -408,6 +457,9 @@ static void on_exit_ready(proc_t *p) {
   bool stopping = p->stop != STOP_NONE;
   if (!stopping)
     p->grace_deadline = now + grace_ms(p);
+  /* What the job left outside its group, where we adopted it, goes now:
+   * it may hold the pipes. What it left in its group gets the grace. */
+  stop_orphans(p);
   /* Whatever the job left in its group gets the same treatment. */
   bool survivors = !p->killed && kill(-(pid_t)p->pid, SIGTERM) == 0 &&
                    group_alive(p);
@@ -501,6 +553,58 @@ static void local_pause(corun__launcher_t *base, bool paused) {
   }
 }
 
+/* The PATH a job's own env entries set ("" when they unset it), or NULL
+ * when they leave ours alone. The last entry for PATH wins. */
+static const char *job_path(const char *const *env) {
+  const char *path = NULL;
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+    if (strncmp(env[i], "PATH=", 5) == 0)
+      path = env[i] + 5;
+    else if (strcmp(env[i], "PATH") == 0)
+      path = "";
+  }
+  return path;
+}
+
+/*
+ * Find `name` on `path` as execvp does: a name with a slash is used as it
+ * is; an empty PATH entry means the current folder (the job's cwd, since
+ * the spawn changes to it first); a file found but not executable is
+ * EACCES unless a later entry has one that is. An unset PATH searches
+ * glibc's default, "/bin:/usr/bin". 0 with the file in `out`, or an errno.
+ */
+static int search_path(const char *name, const char *path, const char *cwd,
+                       char *out, size_t out_len) {
+  if (strchr(name, '/') != NULL) {
+    snprintf(out, out_len, "%s", name);
+    return 0;
+  }
+  if (*path == '\0')
+    path = "/bin:/usr/bin";
+  int err = ENOENT;
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    int dir_len = (int)(end - p);
+    int n;
+    if (dir_len == 0)
+      n = snprintf(out, out_len, "%s/%s", cwd ? cwd : ".", name);
+    else if (p[0] != '/' && cwd != NULL)
+      n = snprintf(out, out_len, "%s/%.*s/%s", cwd, dir_len, p, name);
+    else
+      n = snprintf(out, out_len, "%.*s/%s", dir_len, p, name);
+    struct stat st;
+    if (n > 0 && (size_t)n < out_len && stat(out, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+      if (access(out, X_OK) == 0)
+        return 0;
+      err = EACCES;
+    }
+    if (*end == '\0')
+      return err;
+    p = end;
+  }
+}
+
 static bool out_of_resources(int e) {
   return e == EMFILE || e == ENFILE || e == EAGAIN || e == ENOMEM;
 }
@@ -516,7 +620,8 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
   char **env = NULL;
   *out = NULL;
 
-  if (sp->env != NULL && (env = corun__launch_env(environ, sp->env)) == NULL) {
+  if ((sp->env != NULL || sp->mark != NULL) &&
+      (env = corun__launch_env(environ, sp->env, sp->mark)) == NULL) {
     e = ENOMEM;
     goto fail;
   }
@@ -567,8 +672,18 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
   }
   pid_t pid;
   char *const *envp = env ? env : environ;
-  e = posix_spawnp(&pid, sp->argv[0], &fa, &l->attr, (char *const *)sp->argv,
-                   envp);
+  const char *path = job_path(sp->env);
+  if (path == NULL) {
+    e = posix_spawnp(&pid, sp->argv[0], &fa, &l->attr, (char *const *)sp->argv,
+                     envp);
+  } else {
+    /* The job sets its own PATH: that PATH decides, as for the shell. */
+    char found[PATH_MAX];
+    e = search_path(sp->argv[0], path, sp->cwd, found, sizeof found);
+    if (e == 0)
+      e = posix_spawn(&pid, found, &fa, &l->attr, (char *const *)sp->argv,
+                      envp);
+  }
   posix_spawn_file_actions_destroy(&fa);
   fa_ok = false;
   free(env);
@@ -583,6 +698,8 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
   in = -1;
   p->pid = pid;
   p->job = sp->job;
+  l->unreaped++;
+  snprintf(p->mark, sizeof p->mark, "%s", sp->mark ? sp->mark : "");
   p->kill_grace = sp->kill_grace_s > 0 ? sp->kill_grace_s : CORUN_DEFAULT_KILL_GRACE;
   p->fd_out = po[0];
   p->fd_err = pe[0];
@@ -606,6 +723,7 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
     kill(-pid, SIGKILL);
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
       ;
+    l->unreaped--;
     if (p->pidfd >= 0)
       close(p->pidfd);
     p->pidfd = -1;

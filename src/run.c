@@ -61,6 +61,8 @@ struct corun_run_s {
   int exit_override; /* -1: none */
   size_t tail_cap, line_max;
   uv_timer_t *pump_timer;
+  char mark[CORUN__MARK_MAX]; /* "CORUN_JOB_ID=TOKEN:", the run's prefix */
+  int watchdog_fd;            /* held while jobs may run; -1 none */
 };
 
 /* ---- what sinks may read ------------------------------------------------- */
@@ -167,6 +169,9 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
   j->start_hr = uv_hrtime();
   j->res.started_at = r->t0_wall + (double)(j->start_hr - r->t0_hr) / 1e9;
   j->res.attempts = attempt;
+  char mark[CORUN__MARK_MAX + 24];
+  snprintf(mark, sizeof mark, "%s%zu", r->mark, job);
+  a.mark = mark;
   char why[512] = "";
   int rc = 0;
   EACH_SINK(s, prepare) {
@@ -306,6 +311,10 @@ static int final_code(const corun_run_t *r) {
 static void r_all_ended(void *ctx) {
   corun_run_t *r = ctx;
   r->t1_hr = uv_hrtime();
+  /* Every job ended: the watchdog has nothing left to guard. */
+  if (r->watchdog_fd >= 0)
+    close(r->watchdog_fd);
+  r->watchdog_fd = -1;
   r->state = R_CLOSING;
   r->launch_ops->close(r->launcher, launcher_closed, r);
 }
@@ -413,6 +422,10 @@ int corun_run_new(corun_run_t **out, uv_loop_t *loop, const corun_plan_t *plan,
   r->selected = malloc(n ? n : 1);
   r->exit_code = -1;
   r->exit_override = -1;
+  r->watchdog_fd = -1;
+  snprintf(r->mark, sizeof r->mark, "%s%ld.%llx:", CORUN__MARK_VAR,
+           (long)getpid(),
+           (unsigned long long)(uv_hrtime() ^ (uintptr_t)r) & 0xffffffffffULL);
   if (r->halt_text == NULL || r->jobs == NULL || r->selected == NULL)
     goto nomem;
   int rc = corun_plan_select(plan, opts->select, opts->n_select, r->selected,
@@ -511,8 +524,16 @@ int corun_run_start(corun_run_t *r) {
   int rc = wire_last(r);
   if (rc != 0)
     return rc;
+  if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0) {
+    rc = r->watchdog_fd;
+    r->watchdog_fd = -1;
+    return rc;
+  }
   rc = r->launch_ops->open(&r->launcher, r->loop, &launch_cb, r);
   if (rc != 0) {
+    if (r->watchdog_fd >= 0)
+      close(r->watchdog_fd);
+    r->watchdog_fd = -1;
     if (r->launcher != NULL) {
       /* Its handles exist: close them before reporting the error. */
       r->launch_ops->close(r->launcher, NULL, NULL);
@@ -566,6 +587,8 @@ int corun_run_free(corun_run_t *r) {
     free(r->jobs[i].error);
     free(r->jobs[i].reason);
   }
+  if (r->watchdog_fd >= 0)
+    close(r->watchdog_fd);
   free(r->jobs);
   free(r->selected);
   corun__sched_free(r->sched);

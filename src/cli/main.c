@@ -130,6 +130,7 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   ro.halt = o->halt;
   ro.default_timeout_s = o->timeout;
   ro.log_dir = o->log_dir;
+  ro.watchdog = 1;
   cli_callbacks(c, &ro.cb);
   ro.cb.on_run_end = on_run_end;
   ro.data = a;
