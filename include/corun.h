@@ -360,6 +360,15 @@ CORUN_EXTERN int corun_run_cancel_job(corun_run_t *run, size_t job);
  * to the end within its kill_grace. Harmless when the run has ended.
  */
 CORUN_EXTERN int corun_run_pause_output(corun_run_t *run, int paused);
+/*
+ * Suspend (suspended != 0) or resume every running job: SIGSTOP to each
+ * job's process group and every clock of the run held (timeouts, kill
+ * graces, retry delays), so that time spent suspended counts for none of
+ * them; jobs started meanwhile start stopped. Resuming sends SIGCONT and
+ * restarts the clocks. For a program's own Ctrl-Z: suspend, then stop
+ * itself; resume on SIGCONT. Harmless when not running.
+ */
+CORUN_EXTERN int corun_run_suspend(corun_run_t *run, int suspended);
 /* Free a run that was never started or whose on_run_end has fired
  * (also from inside on_run_end). Otherwise CORUN_ESTATE. */
 CORUN_EXTERN int corun_run_free(corun_run_t *run);

@@ -271,6 +271,10 @@ typedef struct corun__launcher_ops_s {
   void (*stop)(corun__launcher_t *l, void *handle, bool kill_now);
   /* Stop or resume reading output, now and for attempts to come. */
   void (*pause)(corun__launcher_t *l, bool paused);
+  /* Suspend (SIGSTOP) or resume (SIGCONT) every attempt, holding their
+   * clocks meanwhile; attempts started while suspended start stopped.
+   * NULL: the backend cannot. */
+  void (*suspend)(corun__launcher_t *l, bool suspended);
 } corun__launcher_ops_t;
 
 /* Every launcher begins with this. */

@@ -64,6 +64,9 @@ typedef struct proc_s {
   uint64_t grace_deadline; /* uv_now() ms */
   unsigned poll_ms;
   char mark[CORUN__MARK_MAX]; /* its CORUN_JOB_ID entry, "" when none */
+  bool spawned;            /* its process exists (until released) */
+  bool held;               /* its timer waits for the end of a suspension */
+  uint64_t held_ms;        /* what was left of that timer */
   uv_timer_t timer;        /* timeout, grace and group polling */
   unsigned slot;
   struct proc_s *next_free;
@@ -81,6 +84,8 @@ struct local_s {
   uv_timer_t reap;
   bool no_pidfd;
   bool paused; /* output is not read (EOF and errors still are) */
+  bool suspended; /* every job stopped (SIGSTOP), every clock held */
+  uint64_t suspended_at; /* uv_now() */
   /* A child subreaper adopts what jobs leave behind (orphans.c). */
   bool subreaper;
   int children_fd;  /* our list of children, when a subreaper */
@@ -254,6 +259,7 @@ static proc_t *proc_get(local_t *l) {
 static void proc_release(proc_t *p) {
   local_t *l = p->l;
   uv_timer_stop(&p->timer);
+  p->spawned = p->held = false;
   p->next_free = l->limbo;
   l->limbo = p;
   l->live--;
@@ -372,7 +378,14 @@ static void maybe_done(proc_t *p) {
 
 static void on_timer(uv_timer_t *t);
 
+/* While the launcher is suspended a timer is held, not started: a
+ * suspension does not count towards timeouts or graces. */
 static void arm(proc_t *p, uint64_t ms) {
+  if (p->l->suspended) {
+    p->held = true;
+    p->held_ms = ms;
+    return;
+  }
   uv_timer_start(&p->timer, on_timer, ms, 0);
 }
 
@@ -698,7 +711,10 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
   in = -1;
   p->pid = pid;
   p->job = sp->job;
+  p->spawned = true;
   l->unreaped++;
+  if (l->suspended)
+    kill(-(pid_t)pid, SIGSTOP); /* it joins the others where they stand */
   snprintf(p->mark, sizeof p->mark, "%s", sp->mark ? sp->mark : "");
   p->kill_grace = sp->kill_grace_s > 0 ? sp->kill_grace_s : CORUN_DEFAULT_KILL_GRACE;
   p->fd_out = po[0];
@@ -796,6 +812,44 @@ static void local_stop(corun__launcher_t *base, void *handle, bool kill_now) {
   arm(p, grace_ms(p));
 }
 
+/*
+ * Suspension (the command line's Ctrl-Z): every job's process group gets
+ * SIGSTOP and every timer is held with what was left of it; resuming
+ * sends SIGCONT and restarts the timers, with the grace deadlines moved
+ * by the time spent suspended.
+ */
+static void local_suspend(corun__launcher_t *base, bool suspended) {
+  local_t *l = (local_t *)base;
+  if (l->suspended == suspended)
+    return;
+  uint64_t now = uv_now(l->loop);
+  if (suspended)
+    l->suspended_at = now;
+  l->suspended = suspended;
+  for (size_t i = 0; i < l->n_slots; i++) {
+    proc_t *p = l->slots[i];
+    if (!p->spawned)
+      continue;
+    if (suspended) {
+      group_signal(p, SIGSTOP);
+      if (uv_is_active((uv_handle_t *)&p->timer)) {
+        p->held = true;
+        p->held_ms = uv_timer_get_due_in(&p->timer);
+        uv_timer_stop(&p->timer);
+      }
+    } else {
+      if (p->grace_deadline)
+        p->grace_deadline += now - l->suspended_at;
+      group_signal(p, SIGCONT);
+      if (p->held) {
+        p->held = false;
+        arm(p, p->held_ms);
+      }
+    }
+  }
+}
+
 const corun__launcher_ops_t corun__launch_local = {
     "local", local_open, local_close, local_start, local_stop, local_pause,
+    local_suspend,
 };

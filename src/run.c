@@ -30,9 +30,10 @@ typedef struct {
 } rjob_t;
 
 typedef struct deferral_s {
-  uv_timer_t timer;
+  uv_timer_t timer; /* first: a deferral is found from its timer */
   corun_run_t *run;
   size_t job;
+  uint64_t held_ms; /* left when the run was suspended */
 } deferral_t;
 
 enum { R_NEW, R_RUNNING, R_CLOSING, R_ENDED };
@@ -59,6 +60,7 @@ struct corun_run_s {
   double t0_wall;
   int exit_code;
   int exit_override; /* -1: none */
+  bool suspended;
   size_t tail_cap, line_max;
   uv_timer_t *pump_timer;
   char mark[CORUN__MARK_MAX]; /* "CORUN_JOB_ID=TOKEN:", the run's prefix */
@@ -239,7 +241,9 @@ static int r_defer(void *ctx, size_t job, double delay_s) {
   d->timer.data = d;
   r->open_handles++;
   double ms = delay_s * 1000.0;
-  uv_timer_start(&d->timer, deferral_fired, ms < 0 ? 0 : (uint64_t)ms, 0);
+  d->held_ms = ms < 0 ? 0 : (uint64_t)ms;
+  if (!r->suspended)
+    uv_timer_start(&d->timer, deferral_fired, d->held_ms, 0);
   if (job == CORUN__NO_JOB)
     r->pump_timer = &d->timer;
   else
@@ -570,6 +574,32 @@ int corun_run_cancel_job(corun_run_t *r, size_t job) {
 int corun_run_pause_output(corun_run_t *r, int paused) {
   if (r->state == R_RUNNING && r->launcher != NULL)
     r->launch_ops->pause(r->launcher, paused != 0);
+  return 0;
+}
+
+/* Hold or restart a retry delay or the pump's wait. */
+static void hold(corun_run_t *r, uv_timer_t *t) {
+  if (t == NULL)
+    return;
+  deferral_t *d = (deferral_t *)t;
+  if (r->suspended) {
+    d->held_ms = uv_timer_get_due_in(t);
+    uv_timer_stop(t);
+  } else {
+    uv_timer_start(t, deferral_fired, d->held_ms, 0);
+  }
+}
+
+int corun_run_suspend(corun_run_t *r, int suspended) {
+  if (r->state != R_RUNNING || r->suspended == (suspended != 0))
+    return 0;
+  if (r->launch_ops->suspend == NULL)
+    return UV_ENOTSUP;
+  r->suspended = suspended != 0;
+  r->launch_ops->suspend(r->launcher, r->suspended);
+  hold(r, r->pump_timer);
+  for (size_t i = 0; i < r->plan->n_jobs; i++)
+    hold(r, r->jobs[i].retry_timer);
   return 0;
 }
 

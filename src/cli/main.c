@@ -28,11 +28,13 @@ typedef struct {
   uv_loop_t *loop;
   FILE *files[CORUN_FORMAT_COUNT];
   uv_signal_t sig[3];
+  uv_signal_t job_control[4];
   uv_check_t check;
   uv_timer_t tick;
 } app_t;
 
 static const int stop_signals[3] = {SIGINT, SIGTERM, SIGHUP};
+static const int job_control_signals[4] = {SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT};
 
 /* The first signal stops the run gracefully and is the exit status; a
  * second one kills at once. */
@@ -64,12 +66,32 @@ static void on_check(uv_check_t *h) {
   }
 }
 
+/*
+ * Ctrl-Z (and a background read or write on the terminal): the jobs stop
+ * with corun and their clocks stand still; the progress line is taken
+ * away first. SIGCONT (fg, bg) resumes them, and the line comes back at
+ * the next tick.
+ */
+static void on_job_control(uv_signal_t *h, int signum) {
+  cli_t *c = &((app_t *)h->data)->cli;
+  if (signum == SIGCONT) {
+    corun_run_suspend(c->run, 0);
+    return;
+  }
+  cli_flush(c);
+  cli_progress(c, true);
+  corun_run_suspend(c->run, 1);
+  kill(getpid(), SIGSTOP);
+}
+
 static void on_tick(uv_timer_t *t) { cli_progress(&((app_t *)t->data)->cli, false); }
 
 static void close_all(app_t *a) {
   cli_output_close(&a->cli);
   for (int i = 0; i < 3; i++)
     uv_close((uv_handle_t *)&a->sig[i], NULL);
+  for (int i = 0; i < 4; i++)
+    uv_close((uv_handle_t *)&a->job_control[i], NULL);
   uv_close((uv_handle_t *)&a->check, NULL);
   uv_close((uv_handle_t *)&a->tick, NULL);
 }
@@ -162,6 +184,11 @@ static int wire(app_t *a, const corun_plan_t *plan) {
     uv_signal_init(a->loop, &a->sig[i]);
     a->sig[i].data = a;
     uv_signal_start(&a->sig[i], on_signal, stop_signals[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    uv_signal_init(a->loop, &a->job_control[i]);
+    a->job_control[i].data = a;
+    uv_signal_start(&a->job_control[i], on_job_control, job_control_signals[i]);
   }
   uv_check_init(a->loop, &a->check);
   a->check.data = a;
