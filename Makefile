@@ -44,7 +44,7 @@ LIB_SRC = src/error.c src/buf.c src/utf8.c src/hash.c src/heap.c \
           src/sink_events.c src/sink_spans.c src/sink_file.c src/json_write.c \
           src/xml.c src/report.c src/junit.c src/trace.c src/timeline.c
 CLI_SRC = src/cli/main.c src/cli/args.c src/cli/inspect.c src/cli/output.c \
-          src/cli/summary.c
+          src/cli/group.c src/cli/summary.c
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -66,6 +66,8 @@ void w_flush(writer_t *w);
 size_t w_pending(const writer_t *w);
 void w_free(writer_t *w);
 
+typedef struct group_s group_t;
+
 typedef struct cli_s {
   const corun_plan_t *plan;
   corun_run_t *run;
@@ -73,8 +75,9 @@ typedef struct cli_s {
   bool color, quiet, progress;
   int name_width;
   writer_t out, err;
-  /* group mode: each job's output, printed whole when it ends */
-  writer_t *group_out, *group_err;
+  /* group mode: each job's output, printed whole when it ends (group.c) */
+  group_t **groups; /* per job, while it runs */
+  group_t *replay;  /* ended jobs whose output is on its way out */
   uint64_t t0_ns;
   size_t n_selected, n_done, n_running;
   unsigned char *running; /* per job: an attempt is running */
@@ -102,6 +105,19 @@ void cli_output_start(cli_t *c, uv_loop_t *loop);
 void cli_output_close(cli_t *c);
 void cli_output_finish(cli_t *c, double limit_s);
 void cli_progress(cli_t *c, bool final);
+
+/* ---- group mode (group.c) ------------------------------------------------ */
+
+int cli_group_init(cli_t *c, size_t n);
+void cli_group_free(cli_t *c);
+/* A job's bytes, kept (in memory, then in a file) until it ends. */
+void cli_group_add(cli_t *c, size_t job, corun_stream_t st, const char *b,
+                   size_t n);
+/* The job ended: its output joins the queue to stdout and stderr. */
+void cli_group_end(cli_t *c, size_t job, const corun_result_t *r);
+/* Feed the queue to the writers while the reader keeps up; with `all`,
+ * everything (the writers block then). */
+void cli_group_feed(cli_t *c, bool all);
 
 /* ---- the summary at the end (summary.c) ---------------------------------- */
 

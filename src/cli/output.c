@@ -132,8 +132,7 @@ static void on_output(corun_run_t *run, void *data, size_t job,
   if (c->mode == OUT_RAW)
     w_put(st == CORUN_STDOUT ? &c->out : &c->err, buf, len);
   else if (c->mode == OUT_GROUP)
-    w_put(st == CORUN_STDOUT ? &c->group_out[job] : &c->group_err[job], buf,
-          len);
+    cli_group_add(c, job, st, buf, len);
 }
 
 static void on_line(corun_run_t *run, void *data, size_t job,
@@ -153,26 +152,6 @@ static void on_retry(corun_run_t *run, void *data, size_t job,
   attempt_over(data, job);
 }
 
-static void print_group(cli_t *c, size_t job, const corun_result_t *r) {
-  char head[512];
-  const char *name = job_name(c, job);
-  if (r->status == CORUN_SKIPPED)
-    return;
-  snprintf(head, sizeof head, "%s== %s (%s, %.2fs)%s\n", c->color ? "\x1b[1m" : "",
-           name, corun_status_name(r->status), r->duration_s,
-           c->color ? "\x1b[0m" : "");
-  w_str(&c->out, head);
-  w_put(&c->out, c->group_out[job].buf, c->group_out[job].len);
-  if (c->group_out[job].len && c->group_out[job].buf[c->group_out[job].len - 1] != '\n')
-    w_put(&c->out, "\n", 1);
-  w_flush(&c->out);
-  w_put(&c->err, c->group_err[job].buf, c->group_err[job].len);
-  if (c->group_err[job].len && c->group_err[job].buf[c->group_err[job].len - 1] != '\n')
-    w_put(&c->err, "\n", 1);
-  w_free(&c->group_out[job]);
-  w_free(&c->group_err[job]);
-}
-
 static void on_job_end(corun_run_t *run, void *data, size_t job,
                        const corun_result_t *r) {
   cli_t *c = data;
@@ -180,34 +159,18 @@ static void on_job_end(corun_run_t *run, void *data, size_t job,
   c->n_done++;
   attempt_over(c, job);
   if (c->mode == OUT_GROUP)
-    print_group(c, job, r);
+    cli_group_end(c, job, r);
 }
 
 int cli_output_init(cli_t *c, size_t n) {
   c->running = calloc(n ? n : 1, 1);
   if (c->running == NULL)
     return -1;
-  if (c->mode != OUT_GROUP)
-    return 0;
-  c->group_out = calloc(n ? n : 1, sizeof *c->group_out);
-  c->group_err = calloc(n ? n : 1, sizeof *c->group_err);
-  if (c->group_out == NULL || c->group_err == NULL)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    w_init(&c->group_out[i], -1);
-    w_init(&c->group_err[i], -1);
-  }
-  return 0;
+  return c->mode == OUT_GROUP ? cli_group_init(c, n) : 0;
 }
 
 void cli_output_free(cli_t *c) {
-  size_t n = corun_plan_job_count(c->plan);
-  for (size_t i = 0; c->group_out && c->group_err && i < n; i++) {
-    w_free(&c->group_out[i]);
-    w_free(&c->group_err[i]);
-  }
-  free(c->group_out);
-  free(c->group_err);
+  cli_group_free(c);
   free(c->running);
   w_free(&c->out);
   w_free(&c->err);
@@ -295,11 +258,13 @@ static void on_writable(uv_poll_t *h, int status, int events) {
   if (status < 0 && w->error == 0)
     w->error = EPIPE; /* POLLERR: the reader is gone */
   w_flush(w);
+  cli_group_feed(c, false);
   pressure(c);
 }
 
 /* Called once per loop turn: what the jobs wrote goes out. */
 void cli_flush(cli_t *c) {
+  cli_group_feed(c, false);
   if (w_pending(&c->out) == 0 && w_pending(&c->err) == 0)
     return;
   bool redraw = c->progress_shown;
@@ -347,21 +312,35 @@ void cli_output_close(cli_t *c) {
  */
 void cli_output_finish(cli_t *c, double limit_s) {
   writer_t *w[2] = {&c->out, &c->err};
-  for (int i = 0; i < 2; i++) {
-    if (!c->wpoll_init[i])
-      continue;
-    if (limit_s > 0) {
-      double t0 = cli_now(c);
-      while (w_pending(w[i]) > 0 && w[i]->error == 0 &&
-             cli_now(c) - t0 < limit_s) {
-        struct pollfd pfd = {i + 1, POLLOUT, 0};
-        if (poll(&pfd, 1, 100) > 0)
-          w_flush(w[i]);
-      }
-      w[i]->off = w[i]->len = 0;
+  if (limit_s > 0) {
+    /* Still non-blocking: feed and flush while the reader takes it. */
+    double t0 = cli_now(c);
+    for (;;) {
+      cli_group_feed(c, false);
+      struct pollfd pfd[2];
+      nfds_t n = 0;
+      for (int i = 0; i < 2; i++)
+        if (c->wpoll_init[i] && w_pending(w[i]) > 0 && w[i]->error == 0)
+          pfd[n++] = (struct pollfd){i + 1, POLLOUT, 0};
+      if (n == 0 || cli_now(c) - t0 >= limit_s)
+        break;
+      if (poll(pfd, n, 100) > 0)
+        for (nfds_t k = 0; k < n; k++)
+          w_flush(w[pfd[k].fd - 1]);
     }
-    fcntl(i + 1, F_SETFL, c->saved_flags[i]);
+    /* A reader that did not take it all in time gets no more. */
+    for (int i = 0; i < 2; i++) {
+      if (c->wpoll_init[i] && w_pending(w[i]) > 0) {
+        w[i]->off = w[i]->len = 0;
+        if (w[i]->error == 0)
+          w[i]->error = EAGAIN;
+      }
+    }
   }
+  for (int i = 0; i < 2; i++)
+    if (c->wpoll_init[i])
+      fcntl(i + 1, F_SETFL, c->saved_flags[i]);
+  cli_group_feed(c, true);
   w_flush(&c->out);
   w_flush(&c->err);
 }
