@@ -68,6 +68,9 @@ void w_free(writer_t *w);
 
 typedef struct group_s group_t;
 
+/* stdout, stderr, and the output files that are pipes, FIFOs or sockets. */
+#define CLI_WRITERS (2 + CORUN_FORMAT_COUNT)
+
 typedef struct cli_s {
   const corun_plan_t *plan;
   corun_run_t *run;
@@ -81,19 +84,27 @@ typedef struct cli_s {
   uint64_t t0_ns;
   size_t n_selected, n_done, n_running;
   unsigned char *running; /* per job: an attempt is running */
-  /* stdout and stderr when they are pipes or sockets: written without
-   * blocking, watched for room, and the run's output paused while too
-   * much waits (a reader that stops reading must not stop corun). */
-  uv_poll_t wpoll[2];
-  bool wpoll_init[2], wpoll_on[2];
-  int saved_flags[2];
+  /* Output files (--events, --report, ...) that are pipes, FIFOs or
+   * sockets, written through these writers; fd -1 for the others. */
+  writer_t files[CORUN_FORMAT_COUNT];
+  /* Every writer (ws[0] stdout, ws[1] stderr, then the files; NULL where
+   * none) that is a pipe or a socket is written without blocking, watched
+   * for room, and the run's output paused while too much waits: a reader
+   * that stops reading must not stop corun. */
+  writer_t *ws[CLI_WRITERS];
+  uv_poll_t wpoll[CLI_WRITERS];
+  bool wpoll_init[CLI_WRITERS], wpoll_on[CLI_WRITERS];
+  int saved_flags[CLI_WRITERS];
   bool output_paused;
-  bool events_on_stdout;
   int stop_signal;   /* the first signal that stopped the run */
   bool pipe_gone;    /* our stdout or stderr went away */
   bool progress_shown;
 } cli_t;
 
+/* The stream the run writes output file k to: "-" is stdout; a pipe,
+ * FIFO or socket goes through a non-blocking writer; a file is a file.
+ * NULL (errno set) when it cannot be opened. */
+FILE *cli_open_file(cli_t *c, int k, const char *path);
 /* Set up what the live output needs for a plan of n jobs; 0 or -1. */
 int cli_output_init(cli_t *c, size_t n);
 void cli_output_free(cli_t *c);

@@ -54,10 +54,10 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_check(uv_check_t *h) {
   cli_t *c = &((app_t *)h->data)->cli;
   cli_flush(c);
-  if (!c->pipe_gone &&
-      (c->out.error == EPIPE || c->err.error == EPIPE ||
-       (c->events_on_stdout &&
-        corun_run_output_error(c->run, CORUN_EVENTS) == EPIPE))) {
+  bool gone = false;
+  for (int i = 0; i < CLI_WRITERS; i++)
+    gone = gone || (c->ws[i] && c->ws[i]->error == EPIPE);
+  if (!c->pipe_gone && gone) {
     c->pipe_gone = true;
     if (c->stop_signal == 0) {
       corun_run_set_exit_code(c->run, 141);
@@ -110,7 +110,7 @@ static int open_files(app_t *a) {
     const char *path = a->o->files[k];
     if (path == NULL)
       continue;
-    a->files[k] = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    a->files[k] = cli_open_file(&a->cli, k, path);
     if (a->files[k] == NULL) {
       fprintf(stderr, "corun: %s %s: %s\n", file_opts[k], path, strerror(errno));
       return 2;
@@ -121,7 +121,7 @@ static int open_files(app_t *a) {
 
 static void close_files(app_t *a) {
   for (int k = 0; k < CORUN_FORMAT_COUNT; k++)
-    if (a->files[k] != NULL && a->files[k] != stdout)
+    if (a->files[k] != NULL)
       fclose(a->files[k]);
 }
 
@@ -195,9 +195,6 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   uv_check_start(&a->check, on_check);
   uv_timer_init(a->loop, &a->tick);
   a->tick.data = a;
-  /* The events stream on stdout is written with stdio, which must not
-   * meet a non-blocking descriptor. */
-  c->events_on_stdout = a->files[CORUN_EVENTS] == stdout;
   cli_output_start(c, a->loop);
   return 0;
 }
@@ -226,6 +223,9 @@ static int run(app_t *a) {
 static int finish(app_t *a) {
   cli_t *c = &a->cli;
   int rc = corun_run_exit_code(c->run);
+  for (int k = 0; k < CORUN_FORMAT_COUNT; k++)
+    if (a->files[k] != NULL)
+      fflush(a->files[k]);
   cli_output_finish(c, c->stop_signal ? 2.0 : 0);
   if (!a->o->quiet && !c->pipe_gone)
     cli_summary(c, rc);
@@ -241,6 +241,8 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
   a.cli.quiet = o->quiet;
   w_init(&a.cli.out, 1);
   w_init(&a.cli.err, 2);
+  for (int k = 0; k < CORUN_FORMAT_COUNT; k++)
+    w_init(&a.cli.files[k], -1);
   int rc = open_files(&a);
   if (rc == 0)
     rc = wire(&a, plan);

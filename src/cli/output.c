@@ -172,6 +172,11 @@ int cli_output_init(cli_t *c, size_t n) {
 void cli_output_free(cli_t *c) {
   cli_group_free(c);
   free(c->running);
+  for (int k = 0; k < CORUN_FORMAT_COUNT; k++) {
+    if (c->files[k].fd >= 0)
+      close(c->files[k].fd);
+    w_free(&c->files[k]);
+  }
   w_free(&c->out);
   w_free(&c->err);
 }
@@ -227,10 +232,12 @@ static void on_writable(uv_poll_t *h, int status, int events);
 /* Watch for room where output waits; pause the run's output while too
  * much waits, resume once most of it is out. */
 static void pressure(cli_t *c) {
-  writer_t *w[2] = {&c->out, &c->err};
   size_t total = 0;
-  for (int i = 0; i < 2; i++) {
-    size_t left = w[i]->error ? 0 : w_pending(w[i]);
+  for (int i = 0; i < CLI_WRITERS; i++) {
+    writer_t *w = c->ws[i];
+    if (w == NULL)
+      continue;
+    size_t left = w->error ? 0 : w_pending(w);
     total += left;
     if (!c->wpoll_init[i])
       continue;
@@ -253,8 +260,7 @@ static void pressure(cli_t *c) {
 static void on_writable(uv_poll_t *h, int status, int events) {
   cli_t *c = h->data;
   (void)events;
-  int i = h == &c->wpoll[0] ? 0 : 1;
-  writer_t *w = i == 0 ? &c->out : &c->err;
+  writer_t *w = c->ws[h - c->wpoll];
   if (status < 0 && w->error == 0)
     w->error = EPIPE; /* POLLERR: the reader is gone */
   w_flush(w);
@@ -265,29 +271,73 @@ static void on_writable(uv_poll_t *h, int status, int events) {
 /* Called once per loop turn: what the jobs wrote goes out. */
 void cli_flush(cli_t *c) {
   cli_group_feed(c, false);
-  if (w_pending(&c->out) == 0 && w_pending(&c->err) == 0)
+  size_t pending = 0;
+  for (int i = 0; i < CLI_WRITERS; i++)
+    pending += c->ws[i] ? w_pending(c->ws[i]) : 0;
+  if (pending == 0)
     return;
   bool redraw = c->progress_shown;
   if (redraw) {
     raw_err(c, "\r\x1b[K");
     c->progress_shown = false;
   }
-  w_flush(&c->out);
-  w_flush(&c->err);
+  for (int i = 0; i < CLI_WRITERS; i++)
+    if (c->ws[i])
+      w_flush(c->ws[i]);
   if (redraw)
     cli_progress(c, false);
   pressure(c);
 }
 
+/* stdio writes output files through a writer: never blocking, and what a
+ * stalled reader has not taken yet waits in the writer's buffer. */
+static ssize_t cookie_write(void *cookie, const char *buf, size_t size) {
+  writer_t *w = cookie;
+  if (w->error != 0) {
+    errno = w->error;
+    return -1;
+  }
+  w_put(w, buf, size);
+  return (ssize_t)size;
+}
+
+FILE *cli_open_file(cli_t *c, int k, const char *path) {
+  static const cookie_io_functions_t io = {NULL, cookie_write, NULL, NULL};
+  if (strcmp(path, "-") == 0)
+    return fopencookie(&c->out, "w", io);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  struct stat st;
+  if (fd < 0)
+    return NULL;
+  if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    w_init(&c->files[k], fd);
+    FILE *f = fopencookie(&c->files[k], "w", io);
+    if (f == NULL) {
+      close(fd);
+      c->files[k].fd = -1;
+    }
+    return f;
+  }
+  FILE *f = fdopen(fd, "w");
+  if (f == NULL)
+    close(fd);
+  return f;
+}
+
 void cli_output_start(cli_t *c, uv_loop_t *loop) {
-  for (int i = 0; i < 2; i++) {
+  c->ws[0] = &c->out;
+  c->ws[1] = &c->err;
+  for (int k = 0; k < CORUN_FORMAT_COUNT; k++)
+    c->ws[2 + k] = c->files[k].fd >= 0 ? &c->files[k] : NULL;
+  for (int i = 0; i < CLI_WRITERS; i++) {
     struct stat st;
-    int fd = i + 1;
+    if (c->ws[i] == NULL)
+      continue;
+    int fd = c->ws[i]->fd;
     c->saved_flags[i] = fcntl(fd, F_GETFL);
     /* Only pipes and sockets: a file never blocks, and a terminal shared
      * with the shell is left as it is. uv_poll_init makes it non-blocking. */
-    if ((fd == 1 && c->events_on_stdout) || c->saved_flags[i] < 0 ||
-        fstat(fd, &st) != 0 ||
+    if (c->saved_flags[i] < 0 || fstat(fd, &st) != 0 ||
         !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       continue;
     if (uv_poll_init(loop, &c->wpoll[i], fd) == 0) {
@@ -298,7 +348,7 @@ void cli_output_start(cli_t *c, uv_loop_t *loop) {
 }
 
 void cli_output_close(cli_t *c) {
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < CLI_WRITERS; i++) {
     if (c->wpoll_init[i])
       uv_close((uv_handle_t *)&c->wpoll[i], NULL);
     c->wpoll_on[i] = false;
@@ -311,36 +361,42 @@ void cli_output_close(cli_t *c) {
  * gets that long, then what is left is dropped.
  */
 void cli_output_finish(cli_t *c, double limit_s) {
-  writer_t *w[2] = {&c->out, &c->err};
   if (limit_s > 0) {
-    /* Still non-blocking: feed and flush while the reader takes it. */
+    /* Still non-blocking: feed and flush while the readers take it. */
     double t0 = cli_now(c);
     for (;;) {
       cli_group_feed(c, false);
-      struct pollfd pfd[2];
+      struct pollfd pfd[CLI_WRITERS];
+      int which[CLI_WRITERS];
       nfds_t n = 0;
-      for (int i = 0; i < 2; i++)
-        if (c->wpoll_init[i] && w_pending(w[i]) > 0 && w[i]->error == 0)
-          pfd[n++] = (struct pollfd){i + 1, POLLOUT, 0};
+      for (int i = 0; i < CLI_WRITERS; i++) {
+        writer_t *w = c->ws[i];
+        if (c->wpoll_init[i] && w_pending(w) > 0 && w->error == 0) {
+          which[n] = i;
+          pfd[n++] = (struct pollfd){w->fd, POLLOUT, 0};
+        }
+      }
       if (n == 0 || cli_now(c) - t0 >= limit_s)
         break;
       if (poll(pfd, n, 100) > 0)
         for (nfds_t k = 0; k < n; k++)
-          w_flush(w[pfd[k].fd - 1]);
+          w_flush(c->ws[which[k]]);
     }
     /* A reader that did not take it all in time gets no more. */
-    for (int i = 0; i < 2; i++) {
-      if (c->wpoll_init[i] && w_pending(w[i]) > 0) {
-        w[i]->off = w[i]->len = 0;
-        if (w[i]->error == 0)
-          w[i]->error = EAGAIN;
+    for (int i = 0; i < CLI_WRITERS; i++) {
+      writer_t *w = c->ws[i];
+      if (c->wpoll_init[i] && w_pending(w) > 0) {
+        w->off = w->len = 0;
+        if (w->error == 0)
+          w->error = EAGAIN;
       }
     }
   }
-  for (int i = 0; i < 2; i++)
+  for (int i = 0; i < CLI_WRITERS; i++)
     if (c->wpoll_init[i])
-      fcntl(i + 1, F_SETFL, c->saved_flags[i]);
+      fcntl(c->ws[i]->fd, F_SETFL, c->saved_flags[i]);
   cli_group_feed(c, true);
-  w_flush(&c->out);
-  w_flush(&c->err);
+  for (int i = 0; i < CLI_WRITERS; i++)
+    if (c->ws[i])
+      w_flush(c->ws[i]);
 }
