@@ -35,7 +35,7 @@ override CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -Iinclude $(DEP_CFLAGS)
 LDFLAGS ?=
 LIB_CFLAGS = -fPIC -fvisibility=hidden
 
-LIB_SRC = src/error.c src/buf.c src/utf8.c src/hash.c src/heap.c \
+LIB_SRC = src/error.c src/buf.c src/svec.c src/utf8.c src/hash.c src/heap.c \
           src/duration.c src/load.c src/load_check.c src/load_file.c \
           src/json_scan.c src/plan.c src/halt.c \
           src/sched.c src/launch.c src/launch_local.c src/orphans.c \

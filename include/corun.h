@@ -275,6 +275,12 @@ typedef struct corun_callbacks_s {
   void (*on_run_end)(corun_run_t *run, void *data, int exit_code);
 } corun_callbacks_t;
 
+/* A named concurrency limit of an open run (a plan has its own). */
+typedef struct corun_pool_s {
+  const char *name;
+  unsigned slots;
+} corun_pool_t;
+
 /* Options of a run; {0} means defaults throughout. */
 typedef struct corun_run_options_s {
   const char *const *select;   /* run only these jobs and what they need */
@@ -287,6 +293,8 @@ typedef struct corun_run_options_s {
   size_t line_max;             /* longest line before it is split; 0: 64 KiB */
   int watchdog;                /* 1: jobs die with this process even when
                                   it is killed by SIGKILL (see below) */
+  const corun_pool_t *pools;   /* an open run's pools */
+  size_t n_pools;
   corun_callbacks_t cb;
   void *data;
 } corun_run_options_t;
@@ -339,6 +347,24 @@ CORUN_EXTERN int corun_run_output_error(const corun_run_t *run,
  * signal N records 128+N. 0..255; any time before the run ended.
  */
 CORUN_EXTERN int corun_run_set_exit_code(corun_run_t *run, int code);
+
+/*
+ * Open runs (SPEC §11): corun_run_new() with plan NULL. Jobs are added
+ * with corun_run_submit() at any time (also before corun_run_start() and
+ * from any callback); corun_run_close_input() says no more will come,
+ * and on_run_end fires once that was said and every submitted job ended.
+ * A submitted job is checked as corun_plan_add_job() checks one (same
+ * messages); its needs may name only jobs submitted before it, and a
+ * need that already ended is judged as it ended. `index` is its position
+ * in submission order, used by every callback and corun_run_result().
+ * The run's -j, pools (corun_run_options_t.pools), halt policy and
+ * default timeout apply; a job submitted after a halt or a cancel is
+ * skipped. Submitting to a run that is not open, or after
+ * corun_run_close_input(), is CORUN_ESTATE. O(1) amortised.
+ */
+CORUN_EXTERN int corun_run_submit(corun_run_t *run, const corun_job_desc_t *job,
+                                  size_t *index, corun_error_t *err);
+CORUN_EXTERN int corun_run_close_input(corun_run_t *run);
 
 /* Start the jobs and return at once; the loop does the rest. */
 CORUN_EXTERN int corun_run_start(corun_run_t *run);

@@ -55,6 +55,31 @@ void corun__buf_cut(corun__buf_t *b, size_t len);
 const char *corun__buf_cstr(const corun__buf_t *b);
 void corun__buf_free(corun__buf_t *b);
 
+/* ---- the stable vector (svec.c) ------------------------------------------ */
+
+#define CORUN__SVEC_FIRST 64 /* elements in the first block; each next doubles */
+#define CORUN__SVEC_BLOCKS 40
+
+/* Elements of `size` bytes in blocks that never move; {0} with size set
+ * is empty. Reserved elements start zeroed. */
+typedef struct corun__svec_s {
+  char *blocks[CORUN__SVEC_BLOCKS];
+  size_t cap;  /* elements reserved */
+  size_t size; /* of one element */
+} corun__svec_t;
+
+/* Room for at least n elements: 0 or UV_ENOMEM. */
+int corun__svec_reserve(corun__svec_t *v, size_t n);
+void corun__svec_free(corun__svec_t *v);
+
+/* Element i (< cap). */
+static inline void *corun__svec_at(const corun__svec_t *v, size_t i) {
+  size_t x = i + CORUN__SVEC_FIRST;
+  unsigned b = (unsigned)(63 - __builtin_clzll((unsigned long long)x)) -
+               (unsigned)__builtin_ctz(CORUN__SVEC_FIRST);
+  return v->blocks[b] + (x - ((size_t)CORUN__SVEC_FIRST << b)) * v->size;
+}
+
 /* ---- UTF-8 (utf8.c) ------------------------------------------------------ */
 
 /* The length (1..4) of the well-formed UTF-8 sequence at s[0..n), or 0:
@@ -84,13 +109,22 @@ size_t corun__heap_pop(corun__heap_t *h);
 
 /* ---- plan (plan.c) ---------------------------------------------------- */
 
+#define CORUN__NO_JOB ((size_t)-1)
+
 typedef struct corun__job_s {
   corun_job_desc_t d;   /* owned copies of every string and array */
   size_t n_needs;
   size_t *need_idx;     /* resolved by seal */
   int pool;             /* index of its pool, -1 none */
   size_t pos;           /* position among all jobs given, for messages */
+  size_t dep_head, dep_tail; /* its dependents: a list in `edges` */
 } corun__job_t;
+
+/* One need, seen from the job needed: `to` needs it. Each job's edges
+ * form a list in job order, so that a plan can grow (open runs). */
+typedef struct corun__edge_s {
+  size_t to, next; /* next: CORUN__NO_JOB at the end */
+} corun__edge_t;
 
 /* Job strings and vectors live in chunks freed with the plan: one
  * allocation per 64 KiB instead of one per string. */
@@ -104,8 +138,8 @@ struct corun_plan_s {
   corun__chunk_t *arena;
   char *label;
   char *base_dir;
-  corun__job_t *jobs;
-  size_t n_jobs, cap_jobs;
+  corun__svec_t jobs;    /* of corun__job_t; they never move */
+  size_t n_jobs;
   size_t n_tried;        /* add_job calls, accepted or not: positions */
   char **pool_names;
   unsigned *pool_slots;
@@ -113,12 +147,26 @@ struct corun_plan_s {
   unsigned max_parallel; /* 0: number of CPUs */
   char *halt;            /* NULL: "never" */
   bool sealed;
+  bool open;             /* sealed, yet taking jobs (an open run's) */
   size_t *order;         /* topological order, n_jobs entries */
-  size_t *dep_off;       /* dependents of job i: dep_idx[dep_off[i]..[i+1]) */
-  size_t *dep_idx;
+  size_t cap_order;
+  corun__edge_t *edges;  /* every job's dependents */
+  size_t n_edges, cap_edges;
   size_t *hash;          /* open addressing: index + 1, 0 empty */
   size_t hash_cap;
 };
+
+static inline corun__job_t *corun__pjob(const corun_plan_t *p, size_t i) {
+  return (corun__job_t *)corun__svec_at(&p->jobs, i);
+}
+
+/* An open plan: sealed (empty or not), and taking further jobs through
+ * corun__plan_append(), each checked as corun_plan_add_job() checks one;
+ * its needs may name only jobs appended before it. 0 with the job's
+ * index in *index, or an error with its message. */
+int corun__plan_open(corun_plan_t *plan);
+int corun__plan_append(corun_plan_t *plan, const corun_job_desc_t *job,
+                       size_t *index, corun_error_t *err);
 
 /* Whether `name` is a valid job name: [A-Za-z0-9_.:/@+-]{1,200}. */
 bool corun__name_valid(const char *name);
@@ -168,7 +216,6 @@ typedef enum {
 } corun__end_t;
 
 #define CORUN__START_LATER 1 /* start(): out of resources, try again later */
-#define CORUN__NO_JOB ((size_t)-1)
 
 typedef struct corun__runner_s {
   /* Start an attempt: 0, CORUN__START_LATER, or < 0 (the job ends `error`;
@@ -202,6 +249,9 @@ void corun__sched_ended(corun__sched_t *s, size_t job, corun__end_t how);
 void corun__sched_due(corun__sched_t *s, size_t job);
 void corun__sched_cancel(corun__sched_t *s, bool kill_now);
 void corun__sched_cancel_job(corun__sched_t *s, size_t job);
+/* Open runs: the plan's newest job (appended) joins; no more will come. */
+int corun__sched_add(corun__sched_t *s);
+void corun__sched_close_input(corun__sched_t *s);
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t job);
 bool corun__sched_cancelled(const corun__sched_t *s);
 /* 0: success, 1: failure (valid once done). */
@@ -372,6 +422,10 @@ typedef struct corun__sink_ops_s {
   void (*job_end)(corun__sink_t *s, size_t job, const corun_result_t *res);
   void (*halt)(corun__sink_t *s, const char *policy);
   void (*run_end)(corun__sink_t *s, int exit_code);
+  /* A job joined (each job of the plan at first, then each one an open
+   * run takes): set up its element of `jobs` (zeroed). Optional. */
+  void (*job_added)(corun__sink_t *s, size_t job);
+  /* Free what the sink holds besides `jobs` and itself. Optional. */
   void (*free)(corun__sink_t *s);
 } corun__sink_ops_t;
 
@@ -379,15 +433,25 @@ struct corun__sink_s {
   const corun__sink_ops_t *ops;
   corun_run_t *run;
   corun__sink_t *next;
+  corun__svec_t jobs; /* one element per job, when the sink keeps any */
+  size_t n_jobs;      /* jobs added so far */
   int error; /* errno of the first failed write to its file, 0 */
 };
 
 /* A zeroed sink of `size` bytes (its struct begins with corun__sink_t)
- * with ops and run set, and when job_size > 0 a zeroed array of one
- * job_size element per job of the run's plan stored at *(void **)jobs;
- * NULL when out of memory (sink.c). */
+ * with ops and run set, and when job_size > 0 an element of job_size
+ * bytes for each job of the run's plan; NULL when out of memory
+ * (sink.c). */
 void *corun__sink_new(size_t size, const corun__sink_ops_t *ops,
-                      corun_run_t *run, size_t job_size, void *jobs);
+                      corun_run_t *run, size_t job_size);
+/* The sink's element for a job; it never moves. */
+static inline void *corun__sink_job(const corun__sink_t *s, size_t job) {
+  return corun__svec_at(&s->jobs, job);
+}
+/* Room for one more job (open runs): 0 or UV_ENOMEM. */
+int corun__sink_add_job(corun__sink_t *s);
+/* Free the sink, its elements and what it holds. */
+void corun__sink_free(corun__sink_t *s);
 
 /* What a sink may read of its run. */
 const corun_plan_t *corun__run_plan(const corun_run_t *run);

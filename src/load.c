@@ -315,7 +315,7 @@ static void load_jobs(corun__load_ctx_t *c, cJSON *jobs,
       /* The plan has its own copy now: the job's tree can go, and its name
        * is looked up in the plan from here on. */
       if (c->names[i] != NULL)
-        c->names[i] = c->plan->jobs[c->plan->n_jobs - 1].d.name;
+        c->names[i] = corun__pjob(c->plan, c->plan->n_jobs - 1)->d.name;
       cJSON_Delete(cJSON_DetachItemViaPointer(jobs, j));
     }
     corun__load_path_back(c, mark);

@@ -67,6 +67,7 @@ int corun_plan_new(corun_plan_t **out, const char *label,
   corun_plan_t *p = calloc(1, sizeof *p);
   if (p == NULL)
     return UV_ENOMEM;
+  p->jobs.size = sizeof(corun__job_t);
   p->label = corun__strdup(label ? label : "plan");
   p->base_dir = base_dir ? corun__strdup(base_dir) : NULL;
   if (p->label == NULL || (base_dir && p->base_dir == NULL)) {
@@ -82,7 +83,7 @@ void corun_plan_free(corun_plan_t *p) {
   if (p == NULL)
     return;
   /* A job's strings and vectors live in the arena, freed below. */
-  free(p->jobs);
+  corun__svec_free(&p->jobs);
   for (size_t i = 0; i < p->n_pools; i++)
     free(p->pool_names[i]);
   free(p->pool_names);
@@ -91,8 +92,7 @@ void corun_plan_free(corun_plan_t *p) {
   free(p->base_dir);
   free(p->halt);
   free(p->order);
-  free(p->dep_off);
-  free(p->dep_idx);
+  free(p->edges);
   free(p->hash);
   while (p->arena != NULL) {
     corun__chunk_t *c = p->arena;
@@ -135,7 +135,7 @@ static int hash_find(const corun_plan_t *p, const char *name, size_t *idx) {
     size_t v = p->hash[h];
     if (v == 0)
       return 0;
-    if (strcmp(p->jobs[v - 1].d.name, name) == 0) {
+    if (strcmp(corun__pjob(p, v - 1)->d.name, name) == 0) {
       *idx = v - 1;
       return 1;
     }
@@ -144,7 +144,7 @@ static int hash_find(const corun_plan_t *p, const char *name, size_t *idx) {
 
 static void hash_put(corun_plan_t *p, size_t idx) {
   size_t mask = p->hash_cap - 1;
-  size_t h = hash_str(p->jobs[idx].d.name) & mask;
+  size_t h = hash_str(corun__pjob(p, idx)->d.name) & mask;
   while (p->hash[h] != 0)
     h = (h + 1) & mask;
   p->hash[h] = idx + 1;
@@ -191,13 +191,9 @@ static char *resolve_cwd(corun_plan_t *p, const char *cwd) {
   return s;
 }
 
-int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
-                       corun_error_t *err) {
-  if (p->sealed) {
-    corun__err_add(err, CORUN_ESTATE, "%s: jobs cannot be added to a sealed plan",
-                   LABEL(p));
-    return CORUN_ESTATE;
-  }
+/* Check and copy one job description (its needs are resolved later). */
+static int add_job(corun_plan_t *p, const corun_job_desc_t *d,
+                   corun_error_t *err) {
   /* Messages and default names use the job's position among all the
    * jobs given, whether or not earlier ones were accepted. */
   size_t idx = p->n_tried++;
@@ -220,7 +216,7 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
         LABEL(p), idx, name);
   else if (hash_find(p, name, &other))
     BAD("%s: jobs[%zu].name: duplicate name \"%s\" (also jobs[%zu])",
-        LABEL(p), idx, name, p->jobs[other].pos);
+        LABEL(p), idx, name, corun__pjob(p, other)->pos);
   if ((d->argv == NULL) == (d->shell == NULL))
     BAD("%s: jobs[%zu].cmd: give exactly one of an argv or a shell string",
         LABEL(p), idx);
@@ -254,11 +250,11 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
     return CORUN_EINVALID;
 
   size_t slot = p->n_jobs;
-  if (corun__grow(&p->jobs, &p->cap_jobs, slot + 1, sizeof *p->jobs) ||
-      hash_reserve(p, slot + 1))
+  if (corun__svec_reserve(&p->jobs, slot + 1) || hash_reserve(p, slot + 1))
     goto nomem;
-  corun__job_t *j = &p->jobs[slot];
+  corun__job_t *j = corun__pjob(p, slot);
   memset(j, 0, sizeof *j);
+  j->dep_head = j->dep_tail = CORUN__NO_JOB;
   j->d = *d;
   j->d.name = NULL;
   j->d.argv = j->d.env = j->d.needs = NULL;
@@ -284,6 +280,16 @@ int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
 nomem:
   corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
   return UV_ENOMEM;
+}
+
+int corun_plan_add_job(corun_plan_t *p, const corun_job_desc_t *d,
+                       corun_error_t *err) {
+  if (p->sealed) {
+    corun__err_add(err, CORUN_ESTATE, "%s: jobs cannot be added to a sealed plan",
+                   LABEL(p));
+    return CORUN_ESTATE;
+  }
+  return add_job(p, d, err);
 }
 
 int corun_plan_add_pool(corun_plan_t *p, const char *name, unsigned slots,
@@ -369,17 +375,17 @@ static void report_cycle(corun_plan_t *p, const size_t *stack, size_t depth,
     k--;
   size_t len = 0;
   for (size_t i = k; i < depth; i++)
-    len += strlen(p->jobs[stack[i]].d.name) + 4;
-  len += strlen(p->jobs[from].d.name) + 1;
+    len += strlen(corun__pjob(p, stack[i])->d.name) + 4;
+  len += strlen(corun__pjob(p, from)->d.name) + 1;
   char *s = malloc(len);
   if (s == NULL)
     return;
   char *w = s;
   for (size_t i = k; i < depth; i++)
-    w += sprintf(w, "%s -> ", p->jobs[stack[i]].d.name);
-  strcpy(w, p->jobs[from].d.name);
+    w += sprintf(w, "%s -> ", corun__pjob(p, stack[i])->d.name);
+  strcpy(w, corun__pjob(p, from)->d.name);
   corun__err_add(err, CORUN_ECYCLE, "%s: jobs[%zu].needs: dependency cycle: %s",
-                 LABEL(p), p->jobs[from].pos, s);
+                 LABEL(p), corun__pjob(p, from)->pos, s);
   free(s);
 }
 
@@ -408,7 +414,7 @@ static int find_cycles(corun_plan_t *p, corun_error_t *err) {
     colour[root] = 1;
     while (depth > 0) {
       size_t v = stack[depth - 1];
-      corun__job_t *j = &p->jobs[v];
+      corun__job_t *j = corun__pjob(p, v);
       if (edge[depth - 1] < j->n_needs) {
         size_t w = j->need_idx[edge[depth - 1]++];
         if (colour[w] == 0) {
@@ -431,6 +437,19 @@ static int find_cycles(corun_plan_t *p, corun_error_t *err) {
   return found ? CORUN_ECYCLE : 0;
 }
 
+/* `to` needs `from`: append to from's dependents, in room made before. */
+static void add_edge(corun_plan_t *p, size_t from, size_t to) {
+  corun__job_t *f = corun__pjob(p, from);
+  size_t e = p->n_edges++;
+  p->edges[e].to = to;
+  p->edges[e].next = CORUN__NO_JOB;
+  if (f->dep_tail == CORUN__NO_JOB)
+    f->dep_head = e;
+  else
+    p->edges[f->dep_tail].next = e;
+  f->dep_tail = e;
+}
+
 int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   if (p->sealed)
     return 0;
@@ -442,7 +461,7 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   if (mark == NULL)
     return UV_ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    corun__job_t *j = &p->jobs[i];
+    corun__job_t *j = corun__pjob(p, i);
     if (j->d.pool) {
       for (size_t k = 0; k < p->n_pools; k++)
         if (strcmp(p->pool_names[k], j->d.pool) == 0)
@@ -489,44 +508,41 @@ int corun_plan_seal(corun_plan_t *p, corun_error_t *err) {
   if ((rc = find_cycles(p, err)) != 0)
     return rc;
 
-  /* Dependents in CSR form, and Kahn's algorithm for the order. */
-  p->dep_off = calloc(n + 1, sizeof(size_t));
-  p->dep_idx = malloc((edges ? edges : 1) * sizeof(size_t));
+  /* Each job's dependents as a list in job order, then Kahn's algorithm
+   * for the order. */
+  p->edges = malloc((edges ? edges : 1) * sizeof *p->edges);
+  p->cap_edges = edges ? edges : 1;
   p->order = malloc((n ? n : 1) * sizeof(size_t));
+  p->cap_order = n ? n : 1;
   size_t *indeg = calloc(n ? n : 1, sizeof(size_t));
   size_t *heap = malloc((n ? n : 1) * sizeof(size_t));
-  if (!p->dep_off || !p->dep_idx || !p->order || !indeg || !heap) {
+  if (!p->edges || !p->order || !indeg || !heap) {
     free(indeg);
     free(heap);
     corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
     return UV_ENOMEM;
   }
-  for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < p->jobs[i].n_needs; k++)
-      p->dep_off[p->jobs[i].need_idx[k] + 1]++;
-  for (size_t i = 0; i < n; i++)
-    p->dep_off[i + 1] += p->dep_off[i];
-  size_t *fill = indeg; /* reuse as a cursor, then as in-degrees */
-  for (size_t i = 0; i < n; i++)
-    fill[i] = p->dep_off[i];
-  for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < p->jobs[i].n_needs; k++)
-      p->dep_idx[fill[p->jobs[i].need_idx[k]]++] = i;
+  for (size_t i = 0; i < n; i++) {
+    corun__job_t *j = corun__pjob(p, i);
+    for (size_t k = 0; k < j->n_needs; k++)
+      add_edge(p, j->need_idx[k], i);
+  }
   /* Kahn's algorithm with a min-heap: a topological order that keeps
    * file order wherever needs allow. */
   corun__heap_t h = {heap, 0};
   size_t on = 0;
   for (size_t i = 0; i < n; i++) {
-    indeg[i] = p->jobs[i].n_needs;
+    indeg[i] = corun__pjob(p, i)->n_needs;
     if (indeg[i] == 0)
       corun__heap_push(&h, i);
   }
   while (h.n > 0) {
     size_t v = corun__heap_pop(&h);
     p->order[on++] = v;
-    for (size_t e = p->dep_off[v]; e < p->dep_off[v + 1]; e++)
-      if (--indeg[p->dep_idx[e]] == 0)
-        corun__heap_push(&h, p->dep_idx[e]);
+    for (size_t e = corun__pjob(p, v)->dep_head; e != CORUN__NO_JOB;
+         e = p->edges[e].next)
+      if (--indeg[p->edges[e].to] == 0)
+        corun__heap_push(&h, p->edges[e].to);
   }
   free(indeg);
   free(heap);
@@ -567,7 +583,7 @@ int corun_plan_select(const corun_plan_t *p, const char *const *names,
     }
   }
   while (depth > 0) {
-    const corun__job_t *j = &p->jobs[stack[--depth]];
+    const corun__job_t *j = corun__pjob(p, stack[--depth]);
     for (size_t k = 0; k < j->n_needs; k++) {
       size_t t = j->need_idx[k];
       if (!selected[t]) {
@@ -583,7 +599,7 @@ int corun_plan_select(const corun_plan_t *p, const char *const *names,
 size_t corun_plan_job_count(const corun_plan_t *p) { return p->n_jobs; }
 
 const corun_job_desc_t *corun_plan_job(const corun_plan_t *p, size_t i) {
-  return i < p->n_jobs ? &p->jobs[i].d : NULL;
+  return i < p->n_jobs ? &corun__pjob(p, i)->d : NULL;
 }
 
 const size_t *corun_plan_order(const corun_plan_t *p) { return p->order; }
@@ -604,4 +620,79 @@ const char *corun_plan_pool(const corun_plan_t *p, size_t i, unsigned *slots) {
   if (slots)
     *slots = p->pool_slots[i];
   return p->pool_names[i];
+}
+
+int corun__plan_open(corun_plan_t *p) {
+  if (!p->sealed && corun_plan_seal(p, NULL) != 0)
+    return UV_ENOMEM;
+  p->open = true;
+  return 0;
+}
+
+/*
+ * One more job for an open plan. Its needs must name jobs appended before
+ * it, so no cycle can form and appending keeps `order` topological; each
+ * need becomes an edge at the end of the needed job's list.
+ */
+int corun__plan_append(corun_plan_t *p, const corun_job_desc_t *d,
+                       size_t *index, corun_error_t *err) {
+  if (!p->open)
+    return CORUN_ESTATE;
+  size_t pos = p->n_tried, n = 0;
+  int rc = 0;
+  while (d->needs && d->needs[n])
+    n++;
+  for (size_t k = 0; k < n; k++) {
+    size_t t;
+    if (!corun__name_valid(d->needs[k]))
+      continue; /* add_job says so */
+    if (!hash_find(p, d->needs[k], &t)) {
+      corun__err_add(err, CORUN_EINVALID,
+                     "%s: jobs[%zu].needs[%zu]: unknown job \"%s\" (a job can "
+                     "need only jobs submitted before it)",
+                     LABEL(p), pos, k, d->needs[k]);
+      rc = CORUN_EINVALID;
+    }
+    for (size_t m = 0; m < k; m++)
+      if (strcmp(d->needs[m], d->needs[k]) == 0) {
+        corun__err_add(err, CORUN_EINVALID,
+                       "%s: jobs[%zu].needs[%zu]: \"%s\" is named twice",
+                       LABEL(p), pos, k, d->needs[k]);
+        rc = CORUN_EINVALID;
+        break;
+      }
+  }
+  int pool = -1;
+  for (size_t k = 0; d->pool && k < p->n_pools; k++)
+    if (strcmp(p->pool_names[k], d->pool) == 0)
+      pool = (int)k;
+  if (d->pool && pool < 0 && corun__name_valid(d->pool)) {
+    corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].pool: unknown pool \"%s\"",
+                   LABEL(p), pos, d->pool);
+    rc = CORUN_EINVALID;
+  }
+  if (rc != 0) {
+    p->n_tried++;
+    return rc;
+  }
+  size_t *need_idx = arena_alloc(p, (n ? n : 1) * sizeof(size_t));
+  if (need_idx == NULL ||
+      corun__grow(&p->order, &p->cap_order, p->n_jobs + 1, sizeof(size_t)) ||
+      corun__grow(&p->edges, &p->cap_edges, p->n_edges + n, sizeof *p->edges)) {
+    corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
+    return UV_ENOMEM;
+  }
+  for (size_t k = 0; k < n; k++)
+    hash_find(p, d->needs[k], &need_idx[k]);
+  if ((rc = add_job(p, d, err)) != 0)
+    return rc;
+  size_t i = p->n_jobs - 1;
+  corun__job_t *j = corun__pjob(p, i);
+  j->pool = pool;
+  j->need_idx = need_idx;
+  for (size_t k = 0; k < n; k++)
+    add_edge(p, need_idx[k], i);
+  p->order[i] = i;
+  *index = i;
+  return 0;
 }

@@ -38,13 +38,14 @@ typedef struct deferral_s {
 
 enum { R_NEW, R_RUNNING, R_CLOSING, R_ENDED };
 
+#define RJ(r, i) ((rjob_t *)corun__svec_at(&(r)->jobs, (i)))
+
 struct corun_run_s {
   uv_loop_t *loop;
   bool own_loop;
   const corun_plan_t *plan;
   corun_run_options_t opts;
   unsigned char *selected;
-  size_t n_selected;
   char *halt_text;
   corun__sched_t *sched;
   const corun__launcher_ops_t *launch_ops;
@@ -53,7 +54,11 @@ struct corun_run_s {
   corun__sink_t *cb_sink; /* the embedder's callbacks: always told last */
   corun__sink_t *spans;
   corun__sink_t *outputs[CORUN_FORMAT_COUNT];
-  rjob_t *jobs;
+  corun__svec_t jobs; /* of rjob_t: results never move */
+  size_t n_jobs;      /* jobs of the run (an open run's grow) */
+  size_t cap_selected;
+  bool own_plan;      /* an open run's: created and freed here */
+  bool input_closed;
   int state;
   unsigned open_handles;
   uint64_t t0_hr, t1_hr;
@@ -72,7 +77,7 @@ struct corun_run_s {
 const corun_plan_t *corun__run_plan(const corun_run_t *r) { return r->plan; }
 
 bool corun__run_selected(const corun_run_t *r, size_t job) {
-  return job < r->plan->n_jobs && r->selected[job];
+  return job < r->n_jobs && r->selected[job];
 }
 
 double corun__run_now(const corun_run_t *r) {
@@ -83,7 +88,7 @@ size_t corun__run_tail_cap(const corun_run_t *r) { return r->tail_cap; }
 size_t corun__run_line_max(const corun_run_t *r) { return r->line_max; }
 
 const char *corun__run_job_name(const corun_run_t *r, size_t job) {
-  return r->plan->jobs[job].d.name;
+  return corun__pjob(r->plan, job)->d.name;
 }
 
 /* ---- the sink list --------------------------------------------------------- */
@@ -126,13 +131,13 @@ static void on_eof(void *ctx, size_t job, corun_stream_t st) {
 }
 
 static void attempt_over(corun_run_t *r, size_t job) {
-  rjob_t *j = &r->jobs[job];
+  rjob_t *j = RJ(r, job);
   EACH_SINK(s, attempt_end) s->ops->attempt_end(s, job, &j->res);
 }
 
 static void on_done(void *ctx, size_t job, const corun__exit_t *ex) {
   corun_run_t *r = ctx;
-  rjob_t *j = &r->jobs[job];
+  rjob_t *j = RJ(r, job);
   j->res.exit_code = ex->exit_code;
   j->res.signal = ex->signal;
   j->res.duration_s = (double)(uv_hrtime() - j->start_hr) / 1e9;
@@ -145,8 +150,8 @@ static void on_done(void *ctx, size_t job, const corun__exit_t *ex) {
 
 static int r_start(void *ctx, size_t job, unsigned attempt) {
   corun_run_t *r = ctx;
-  rjob_t *j = &r->jobs[job];
-  const corun_job_desc_t *d = &r->plan->jobs[job].d;
+  rjob_t *j = RJ(r, job);
+  const corun_job_desc_t *d = &corun__pjob(r->plan, job)->d;
   const char *sh_argv[4] = {"/bin/sh", "-c", d->shell, NULL};
   corun__attempt_t a;
   memset(&a, 0, sizeof a);
@@ -203,8 +208,8 @@ static int r_start(void *ctx, size_t job, unsigned attempt) {
 
 static void r_stop(void *ctx, size_t job, bool kill_now) {
   corun_run_t *r = ctx;
-  if (r->jobs[job].handle != NULL)
-    r->launch_ops->stop(r->launcher, r->jobs[job].handle, kill_now);
+  if (RJ(r, job)->handle != NULL)
+    r->launch_ops->stop(r->launcher, RJ(r, job)->handle, kill_now);
 }
 
 static void maybe_end(corun_run_t *r);
@@ -224,7 +229,7 @@ static void deferral_fired(uv_timer_t *t) {
   if (job == CORUN__NO_JOB)
     r->pump_timer = NULL;
   else
-    r->jobs[job].retry_timer = NULL;
+    RJ(r, job)->retry_timer = NULL;
   uv_close((uv_handle_t *)t, deferral_closed);
   corun__sched_due(r->sched, job);
 }
@@ -247,13 +252,13 @@ static int r_defer(void *ctx, size_t job, double delay_s) {
   if (job == CORUN__NO_JOB)
     r->pump_timer = &d->timer;
   else
-    r->jobs[job].retry_timer = &d->timer;
+    RJ(r, job)->retry_timer = &d->timer;
   return 0;
 }
 
 static void r_undefer(void *ctx, size_t job) {
   corun_run_t *r = ctx;
-  uv_timer_t **t = job == CORUN__NO_JOB ? &r->pump_timer : &r->jobs[job].retry_timer;
+  uv_timer_t **t = job == CORUN__NO_JOB ? &r->pump_timer : &RJ(r, job)->retry_timer;
   if (*t != NULL) {
     uv_timer_stop(*t);
     uv_close((uv_handle_t *)*t, deferral_closed);
@@ -264,7 +269,7 @@ static void r_undefer(void *ctx, size_t job) {
 static void r_job_end(void *ctx, size_t job, corun_status_t st,
                       const char *reason) {
   corun_run_t *r = ctx;
-  rjob_t *j = &r->jobs[job];
+  rjob_t *j = RJ(r, job);
   j->res.status = st;
   j->res.attempts = corun__sched_attempts(r->sched, job);
   if (reason != NULL) {
@@ -282,7 +287,7 @@ static void r_job_end(void *ctx, size_t job, corun_status_t st,
 static void r_retry(void *ctx, size_t job, corun_status_t failed,
                     unsigned next, double delay) {
   corun_run_t *r = ctx;
-  rjob_t *j = &r->jobs[job];
+  rjob_t *j = RJ(r, job);
   j->res.status = failed; /* the failed attempt's, during the calls */
   EACH_SINK(s, retry) s->ops->retry(s, job, &j->res, next, delay);
   j->res.status = CORUN_PENDING;
@@ -306,8 +311,8 @@ static int final_code(const corun_run_t *r) {
   if (r->exit_override >= 0)
     return r->exit_override;
   int code = corun__sched_exit_code(r->sched);
-  for (size_t i = 0; code == 0 && i < r->plan->n_jobs; i++)
-    if (r->selected[i] && r->jobs[i].res.log_error != 0)
+  for (size_t i = 0; code == 0 && i < r->n_jobs; i++)
+    if (r->selected[i] && RJ(r, i)->res.log_error != 0)
       code = 1;
   return code;
 }
@@ -390,21 +395,58 @@ static unsigned cpu_count(void) {
   return n > 0 ? (unsigned)n : 1;
 }
 
+/* An open run's own plan: empty, sealed, taking jobs as they come, with
+ * the pools the options name. */
+static int open_plan(corun_plan_t **out, const corun_run_options_t *o,
+                     corun_error_t *err) {
+  corun_plan_t *p = NULL;
+  int rc = corun_plan_new(&p, "run", NULL);
+  for (size_t k = 0; rc == 0 && k < o->n_pools; k++)
+    rc = corun_plan_add_pool(p, o->pools[k].name, o->pools[k].slots, err);
+  if (rc == 0)
+    rc = corun__plan_open(p);
+  if (rc != 0) {
+    corun_plan_free(p);
+    return rc;
+  }
+  *out = p;
+  return 0;
+}
+
+/* Room and a fresh result for job i of the plan. */
+static int add_job(corun_run_t *r, size_t i) {
+  if (corun__svec_reserve(&r->jobs, i + 1) != 0 ||
+      corun__grow(&r->selected, &r->cap_selected, i + 1, 1) != 0)
+    return UV_ENOMEM;
+  RJ(r, i)->res.name = corun__pjob(r->plan, i)->d.name;
+  RJ(r, i)->res.exit_code = -1;
+  r->selected[i] = 1;
+  r->n_jobs = i + 1;
+  return 0;
+}
+
 int corun_run_new(corun_run_t **out, uv_loop_t *loop, const corun_plan_t *plan,
                   const corun_run_options_t *opts, corun_error_t *err) {
   static const corun_run_options_t none;
   *out = NULL;
-  if (loop == NULL || plan == NULL) {
-    corun__err_add(err, UV_EINVAL, "a loop and a plan are required");
+  if (opts == NULL)
+    opts = &none;
+  if (loop == NULL) {
+    corun__err_add(err, UV_EINVAL, "a loop is required");
     return UV_EINVAL;
   }
-  if (!plan->sealed) {
+  if (plan != NULL && !plan->sealed) {
     corun__err_add(err, CORUN_ESTATE, "%s: the plan is not sealed", plan->label);
     return CORUN_ESTATE;
   }
-  if (opts == NULL)
-    opts = &none;
-  const char *halt = opts->halt ? opts->halt : corun_plan_halt(plan);
+  if (plan != NULL && opts->n_pools > 0) {
+    corun__err_add(err, CORUN_ESTATE,
+                   "pools in the options are for open runs; a plan has its own");
+    return CORUN_ESTATE;
+  }
+  const char *halt = opts->halt ? opts->halt
+                     : plan     ? corun_plan_halt(plan)
+                                : "never";
   corun__halt_t h;
   if (corun__halt_parse(halt, &h) != 0) {
     corun__err_add(err, CORUN_EINVALID, "halt: %s", corun__halt_expected);
@@ -413,35 +455,42 @@ int corun_run_new(corun_run_t **out, uv_loop_t *loop, const corun_plan_t *plan,
   corun_run_t *r = calloc(1, sizeof *r);
   if (r == NULL)
     return UV_ENOMEM;
-  size_t n = plan->n_jobs;
   r->loop = loop;
-  r->plan = plan;
   r->opts = *opts;
   r->opts.select = NULL; /* borrowed: not kept */
+  r->opts.pools = NULL;
   r->launch_ops = &corun__launch_local;
-  r->halt_text = strdup(halt);
-  r->tail_cap = opts->tail_bytes ? opts->tail_bytes : CORUN_DEFAULT_TAIL;
-  r->line_max = opts->line_max ? opts->line_max : 64 * 1024;
-  r->jobs = calloc(n ? n : 1, sizeof *r->jobs);
-  r->selected = malloc(n ? n : 1);
+  r->jobs.size = sizeof(rjob_t);
   r->exit_code = -1;
   r->exit_override = -1;
   r->watchdog_fd = -1;
   snprintf(r->mark, sizeof r->mark, "%s%ld.%llx:", CORUN__MARK_VAR,
            (long)getpid(),
            (unsigned long long)(uv_hrtime() ^ (uintptr_t)r) & 0xffffffffffULL);
-  if (r->halt_text == NULL || r->jobs == NULL || r->selected == NULL)
+  int rc;
+  if (plan == NULL) {
+    corun_plan_t *own = NULL;
+    if ((rc = open_plan(&own, opts, err)) != 0) {
+      free(r);
+      return rc;
+    }
+    plan = own;
+    r->own_plan = true;
+  }
+  r->plan = plan;
+  size_t n = plan->n_jobs;
+  r->halt_text = strdup(halt);
+  r->tail_cap = opts->tail_bytes ? opts->tail_bytes : CORUN_DEFAULT_TAIL;
+  r->line_max = opts->line_max ? opts->line_max : 64 * 1024;
+  if (r->halt_text == NULL)
     goto nomem;
-  int rc = corun_plan_select(plan, opts->select, opts->n_select, r->selected,
-                             err);
-  if (rc != 0) {
+  for (size_t i = 0; i < n; i++)
+    if (add_job(r, i) != 0)
+      goto nomem;
+  if (n > 0 && (rc = corun_plan_select(plan, opts->select, opts->n_select,
+                                       r->selected, err)) != 0) {
     corun_run_free(r);
     return rc;
-  }
-  for (size_t i = 0; i < n; i++) {
-    r->jobs[i].res.name = plan->jobs[i].d.name;
-    r->jobs[i].res.exit_code = -1;
-    r->n_selected += r->selected[i];
   }
   corun__sink_t *s;
   if (corun__sink_tail(&s, r) != 0)
@@ -467,6 +516,43 @@ nomem:
   corun__err_add(err, UV_ENOMEM, "out of memory");
   corun_run_free(r);
   return UV_ENOMEM;
+}
+
+int corun_run_submit(corun_run_t *r, const corun_job_desc_t *job, size_t *index,
+                     corun_error_t *err) {
+  if (!r->own_plan || r->input_closed || r->state == R_CLOSING ||
+      r->state == R_ENDED) {
+    corun__err_add(err, CORUN_ESTATE, "the run takes no more jobs");
+    return CORUN_ESTATE;
+  }
+  size_t i;
+  int rc = corun__plan_append((corun_plan_t *)r->plan, job, &i, err);
+  if (rc != 0)
+    return rc;
+  if (add_job(r, i) != 0)
+    goto nomem;
+  for (corun__sink_t *s = r->sinks; s != NULL; s = s->next)
+    if (corun__sink_add_job(s) != 0)
+      goto nomem;
+  if (index != NULL)
+    *index = i;
+  /* Last: the scheduler may start it, and its callbacks may come now. */
+  if (corun__sched_add(r->sched) != 0)
+    goto nomem;
+  return 0;
+nomem:
+  /* What was appended stays in the plan, unknown to the scheduler: the
+   * run goes on without it. */
+  corun__err_add(err, UV_ENOMEM, "out of memory");
+  return UV_ENOMEM;
+}
+
+int corun_run_close_input(corun_run_t *r) {
+  if (!r->own_plan || r->input_closed)
+    return CORUN_ESTATE;
+  r->input_closed = true;
+  corun__sched_close_input(r->sched);
+  return 0;
 }
 
 int corun_run_add_output(corun_run_t *r, corun_format_t format, FILE *f) {
@@ -563,7 +649,7 @@ int corun_run_cancel(corun_run_t *r, int kill_now) {
 }
 
 int corun_run_cancel_job(corun_run_t *r, size_t job) {
-  if (job >= r->plan->n_jobs)
+  if (job >= r->n_jobs)
     return CORUN_ENOJOB;
   if (r->state != R_RUNNING)
     return 0;
@@ -598,8 +684,8 @@ int corun_run_suspend(corun_run_t *r, int suspended) {
   r->suspended = suspended != 0;
   r->launch_ops->suspend(r->launcher, r->suspended);
   hold(r, r->pump_timer);
-  for (size_t i = 0; i < r->plan->n_jobs; i++)
-    hold(r, r->jobs[i].retry_timer);
+  for (size_t i = 0; i < r->n_jobs; i++)
+    hold(r, RJ(r, i)->retry_timer);
   return 0;
 }
 
@@ -611,15 +697,17 @@ int corun_run_free(corun_run_t *r) {
   while (r->sinks != NULL) {
     corun__sink_t *s = r->sinks;
     r->sinks = s->next;
-    s->ops->free(s);
+    corun__sink_free(s);
   }
-  for (size_t i = 0; r->jobs && i < r->plan->n_jobs; i++) {
-    free(r->jobs[i].error);
-    free(r->jobs[i].reason);
+  for (size_t i = 0; i < r->n_jobs; i++) {
+    free(RJ(r, i)->error);
+    free(RJ(r, i)->reason);
   }
   if (r->watchdog_fd >= 0)
     close(r->watchdog_fd);
-  free(r->jobs);
+  corun__svec_free(&r->jobs);
+  if (r->own_plan)
+    corun_plan_free((corun_plan_t *)r->plan);
   free(r->selected);
   corun__sched_free(r->sched);
   free(r->halt_text);
@@ -638,7 +726,7 @@ int corun_run_selected(const corun_run_t *r, size_t job) {
 }
 
 const corun_result_t *corun_run_result(const corun_run_t *r, size_t job) {
-  return job < r->plan->n_jobs ? &r->jobs[job].res : NULL;
+  return job < r->n_jobs ? &RJ(r, job)->res : NULL;
 }
 
 int corun_run_exit_code(const corun_run_t *r) {

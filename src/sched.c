@@ -32,6 +32,8 @@ typedef struct {
 
 typedef corun__heap_t heap_t;
 
+#define SJ(s, i) ((sjob_t *)corun__svec_at(&(s)->jobs, (i)))
+
 /*
  * Notifications are queued and delivered from one place, settle(), never
  * from the middle of a state change: a callback may then call back in at
@@ -58,11 +60,16 @@ struct corun__sched_s {
   const corun_plan_t *plan;
   corun__runner_t r;
   void *ctx;
-  sjob_t *jobs;
+  corun__svec_t jobs; /* of sjob_t: they never move (open runs add some) */
+  size_t n_jobs;
   heap_t ready;      /* ready jobs without a pool */
   heap_t *pool_ready; /* per pool */
+  size_t ready_cap, *pool_cap, *pool_jobs; /* room in the heaps, jobs per pool */
   unsigned *pool_used;
   size_t n_selected, n_done;
+  size_t stack_cap;
+  bool started;
+  bool open_input; /* an open run that may still get jobs */
   size_t running, deferred;
   unsigned max_jobs;
   corun__halt_t halt;
@@ -80,7 +87,7 @@ int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
                      const unsigned char *selected, unsigned jobs,
                      const corun__halt_t *halt, const char *halt_text,
                      const corun__runner_t *runner, void *ctx) {
-  size_t n = plan->n_jobs;
+  size_t n = plan->n_jobs, np = plan->n_pools ? plan->n_pools : 1;
   corun__sched_t *s = calloc(1, sizeof *s);
   *out = NULL;
   if (s == NULL)
@@ -91,39 +98,40 @@ int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
   s->max_jobs = jobs ? jobs : 1;
   s->halt = *halt;
   s->halt_text = halt_text;
-  s->jobs = calloc(n ? n : 1, sizeof *s->jobs);
-  s->ready.v = malloc((n ? n : 1) * sizeof(size_t));
-  s->stack = malloc((n ? n : 1) * sizeof(size_t));
+  s->jobs.size = sizeof(sjob_t);
+  s->open_input = plan->open;
+  s->n_jobs = n;
+  s->ready_cap = s->stack_cap = n ? n : 1;
+  s->ready.v = malloc(s->ready_cap * sizeof(size_t));
+  s->stack = malloc(s->stack_cap * sizeof(size_t));
   s->note_cap = n + 16;
   s->notes = malloc(s->note_cap * sizeof(note_t));
-  s->pool_ready = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(heap_t));
-  s->pool_used = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(unsigned));
-  if (!s->jobs || !s->ready.v || !s->stack || !s->notes || !s->pool_ready ||
-      !s->pool_used)
-    goto nomem;
-  size_t *per_pool = calloc(plan->n_pools ? plan->n_pools : 1, sizeof(size_t));
-  if (per_pool == NULL)
+  s->pool_ready = calloc(np, sizeof(heap_t));
+  s->pool_used = calloc(np, sizeof(unsigned));
+  s->pool_cap = calloc(np, sizeof(size_t));
+  s->pool_jobs = calloc(np, sizeof(size_t));
+  if (corun__svec_reserve(&s->jobs, n) || !s->ready.v || !s->stack ||
+      !s->notes || !s->pool_ready || !s->pool_used || !s->pool_cap ||
+      !s->pool_jobs)
     goto nomem;
   for (size_t i = 0; i < n; i++) {
-    sjob_t *j = &s->jobs[i];
+    sjob_t *j = SJ(s, i);
     if (selected != NULL && !selected[i]) {
       j->state = S_IGNORED;
       continue;
     }
     s->n_selected++;
     j->state = S_WAITING;
-    j->unmet = plan->jobs[i].n_needs;
-    if (plan->jobs[i].pool >= 0)
-      per_pool[plan->jobs[i].pool]++;
+    j->unmet = corun__pjob(plan, i)->n_needs;
+    if (corun__pjob(plan, i)->pool >= 0)
+      s->pool_jobs[corun__pjob(plan, i)->pool]++;
   }
   for (size_t k = 0; k < plan->n_pools; k++) {
-    s->pool_ready[k].v = malloc((per_pool[k] ? per_pool[k] : 1) * sizeof(size_t));
-    if (s->pool_ready[k].v == NULL) {
-      free(per_pool);
+    s->pool_cap[k] = s->pool_jobs[k] ? s->pool_jobs[k] : 1;
+    s->pool_ready[k].v = malloc(s->pool_cap[k] * sizeof(size_t));
+    if (s->pool_ready[k].v == NULL)
       goto nomem;
-    }
   }
-  free(per_pool);
   *out = s;
   return 0;
 nomem:
@@ -138,25 +146,27 @@ void corun__sched_free(corun__sched_t *s) {
     free(s->pool_ready[k].v);
   free(s->pool_ready);
   free(s->pool_used);
+  free(s->pool_cap);
+  free(s->pool_jobs);
   free(s->ready.v);
   free(s->stack);
   free(s->notes);
-  free(s->jobs);
+  corun__svec_free(&s->jobs);
   free(s);
 }
 
 static void make_ready(corun__sched_t *s, size_t i) {
-  s->jobs[i].state = S_READY;
-  int pool = s->plan->jobs[i].pool;
+  SJ(s, i)->state = S_READY;
+  int pool = corun__pjob(s->plan, i)->pool;
   corun__heap_push(pool >= 0 ? &s->pool_ready[pool] : &s->ready, i);
 }
 
 /* Whether a finished job lets its dependents run. */
 static bool satisfied(const corun__sched_t *s, size_t i) {
-  corun_status_t st = s->jobs[i].status;
+  corun_status_t st = SJ(s, i)->status;
   if (st == CORUN_OK)
     return true;
-  return s->plan->jobs[i].d.allow_failure &&
+  return corun__pjob(s->plan, i)->d.allow_failure &&
          (st == CORUN_FAILED || st == CORUN_TIMEOUT || st == CORUN_ERROR);
 }
 
@@ -176,7 +186,7 @@ static note_t *note(corun__sched_t *s, size_t job, size_t cause, int kind) {
 
 static void finish(corun__sched_t *s, size_t i, corun_status_t st, int kind,
                    size_t cause) {
-  sjob_t *j = &s->jobs[i];
+  sjob_t *j = SJ(s, i);
   j->state = S_DONE;
   j->status = (unsigned char)st;
   s->n_done++;
@@ -196,9 +206,10 @@ static void skip_dependents(corun__sched_t *s, size_t i) {
   s->stack[depth++] = i;
   while (depth > 0) {
     size_t v = s->stack[--depth];
-    for (size_t e = p->dep_off[v]; e < p->dep_off[v + 1]; e++) {
-      size_t d = p->dep_idx[e];
-      sjob_t *dj = &s->jobs[d];
+    for (size_t e = corun__pjob(p, v)->dep_head; e != CORUN__NO_JOB;
+         e = p->edges[e].next) {
+      size_t d = p->edges[e].to;
+      sjob_t *dj = SJ(s, d);
       if (dj->state != S_WAITING && dj->state != S_READY)
         continue;
       skip(s, d, NOTE_NEED, v);
@@ -209,9 +220,10 @@ static void skip_dependents(corun__sched_t *s, size_t i) {
 
 static void release_dependents(corun__sched_t *s, size_t i) {
   const corun_plan_t *p = s->plan;
-  for (size_t e = p->dep_off[i]; e < p->dep_off[i + 1]; e++) {
-    size_t d = p->dep_idx[e];
-    sjob_t *dj = &s->jobs[d];
+  for (size_t e = corun__pjob(p, i)->dep_head; e != CORUN__NO_JOB;
+       e = p->edges[e].next) {
+    size_t d = p->edges[e].to;
+    sjob_t *dj = SJ(s, d);
     if (dj->state == S_WAITING && --dj->unmet == 0)
       make_ready(s, d);
   }
@@ -219,8 +231,8 @@ static void release_dependents(corun__sched_t *s, size_t i) {
 
 /* Skip everything not started yet and end retry waits: no new attempts. */
 static void stop_starting(corun__sched_t *s, int kind) {
-  for (size_t i = 0; i < s->plan->n_jobs; i++) {
-    sjob_t *j = &s->jobs[i];
+  for (size_t i = 0; i < s->n_jobs; i++) {
+    sjob_t *j = SJ(s, i);
     if (j->state == S_WAITING || j->state == S_READY) {
       skip(s, i, kind, 0);
     } else if (j->state == S_RETRY) {
@@ -233,8 +245,8 @@ static void stop_starting(corun__sched_t *s, int kind) {
 }
 
 static void stop_running(corun__sched_t *s, bool kill_now) {
-  for (size_t i = 0; i < s->plan->n_jobs; i++) {
-    sjob_t *j = &s->jobs[i];
+  for (size_t i = 0; i < s->n_jobs; i++) {
+    sjob_t *j = SJ(s, i);
     if (j->state == S_RUNNING && (!j->stop_sent || kill_now)) {
       j->stop_sent = true;
       s->r.stop(s->ctx, i, kill_now);
@@ -258,13 +270,13 @@ static bool pick(corun__sched_t *s, size_t *out) {
   size_t best = CORUN__NO_JOB;
   int best_pool = -1;
   /* Entries that are no longer ready (skipped) are dropped here. */
-  while (s->ready.n && s->jobs[s->ready.v[0]].state != S_READY)
+  while (s->ready.n && SJ(s, s->ready.v[0])->state != S_READY)
     corun__heap_pop(&s->ready);
   if (s->ready.n)
     best = s->ready.v[0];
   for (size_t k = 0; k < p->n_pools; k++) {
     heap_t *h = &s->pool_ready[k];
-    while (h->n && s->jobs[h->v[0]].state != S_READY)
+    while (h->n && SJ(s, h->v[0])->state != S_READY)
       corun__heap_pop(h);
     if (h->n && s->pool_used[k] < p->pool_slots[k] && h->v[0] < best) {
       best = h->v[0];
@@ -279,7 +291,8 @@ static bool pick(corun__sched_t *s, size_t *out) {
 }
 
 static void check_done(corun__sched_t *s) {
-  if (!s->ended && s->n_done == s->n_selected && s->running == 0 &&
+  if (!s->ended && !s->open_input && s->n_done == s->n_selected &&
+      s->running == 0 &&
       s->deferred == 0 && !s->pump_waiting &&
       s->note_head == s->note_tail) {
     s->ended = true;
@@ -296,12 +309,12 @@ static void pump(corun__sched_t *s) {
     size_t i;
     if (!pick(s, &i))
       break;
-    sjob_t *j = &s->jobs[i];
+    sjob_t *j = SJ(s, i);
     j->state = S_RUNNING;
     j->stop_sent = false;
     j->attempts++;
     s->running++;
-    int pool = s->plan->jobs[i].pool;
+    int pool = corun__pjob(s->plan, i)->pool;
     if (pool >= 0)
       s->pool_used[pool]++;
     int rc = s->r.start(s->ctx, i, j->attempts);
@@ -349,9 +362,9 @@ static void deliver(corun__sched_t *s, const note_t *n) {
   const char *why = NULL;
   switch (n->kind) {
   case NOTE_NEED: {
-    corun_status_t cs = (corun_status_t)s->jobs[n->cause].status;
+    corun_status_t cs = (corun_status_t)SJ(s, n->cause)->status;
     snprintf(reason, sizeof reason, "need %s %s",
-             s->plan->jobs[n->cause].d.name,
+             corun__pjob(s->plan, n->cause)->d.name,
              cs == CORUN_SKIPPED     ? "skipped"
              : cs == CORUN_CANCELLED ? "cancelled"
                                      : "failed");
@@ -363,7 +376,7 @@ static void deliver(corun__sched_t *s, const note_t *n) {
   case NOTE_CANCELLED: why = "cancelled"; break;
   default: break;
   }
-  s->r.job_end(s->ctx, n->job, (corun_status_t)s->jobs[n->job].status, why);
+  s->r.job_end(s->ctx, n->job, (corun_status_t)SJ(s, n->job)->status, why);
 }
 
 /*
@@ -390,8 +403,8 @@ static void settle(corun__sched_t *s) {
 }
 
 static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how) {
-  sjob_t *j = &s->jobs[i];
-  const corun__job_t *pj = &s->plan->jobs[i];
+  sjob_t *j = SJ(s, i);
+  const corun__job_t *pj = corun__pjob(s->plan, i);
   s->running--;
   s->throttled = false;
   if (pj->pool >= 0)
@@ -437,14 +450,15 @@ static void attempt_ended(corun__sched_t *s, size_t i, corun__end_t how) {
 }
 
 void corun__sched_start(corun__sched_t *s) {
-  for (size_t i = 0; i < s->plan->n_jobs; i++)
-    if (s->jobs[i].state == S_WAITING && s->jobs[i].unmet == 0)
+  s->started = true;
+  for (size_t i = 0; i < s->n_jobs; i++)
+    if (SJ(s, i)->state == S_WAITING && SJ(s, i)->unmet == 0)
       make_ready(s, i);
   settle(s);
 }
 
 void corun__sched_ended(corun__sched_t *s, size_t i, corun__end_t how) {
-  if (s->jobs[i].state != S_RUNNING)
+  if (SJ(s, i)->state != S_RUNNING)
     return;
   attempt_ended(s, i, how);
   settle(s);
@@ -454,7 +468,7 @@ void corun__sched_due(corun__sched_t *s, size_t i) {
   if (i == CORUN__NO_JOB) {
     s->pump_waiting = false;
     s->throttled = false;
-  } else if (s->jobs[i].state == S_RETRY) {
+  } else if (SJ(s, i)->state == S_RETRY) {
     s->deferred--;
     make_ready(s, i);
   }
@@ -473,9 +487,9 @@ void corun__sched_cancel(corun__sched_t *s, bool kill_now) {
 }
 
 void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
-  if (i >= s->plan->n_jobs)
+  if (i >= s->n_jobs)
     return;
-  sjob_t *j = &s->jobs[i];
+  sjob_t *j = SJ(s, i);
   switch (j->state) {
   case S_WAITING:
   case S_READY:
@@ -501,7 +515,7 @@ void corun__sched_cancel_job(corun__sched_t *s, size_t i) {
 }
 
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t i) {
-  return s->jobs[i].attempts;
+  return SJ(s, i)->attempts;
 }
 
 bool corun__sched_cancelled(const corun__sched_t *s) { return s->cancelled; }
@@ -509,11 +523,56 @@ bool corun__sched_cancelled(const corun__sched_t *s) { return s->cancelled; }
 int corun__sched_exit_code(const corun__sched_t *s) {
   if (s->success_halt && !s->cancelled)
     return 0;
-  for (size_t i = 0; i < s->plan->n_jobs; i++) {
-    if (s->jobs[i].state == S_IGNORED)
+  for (size_t i = 0; i < s->n_jobs; i++) {
+    if (SJ(s, i)->state == S_IGNORED)
       continue;
-    if (s->jobs[i].state != S_DONE || !satisfied(s, i))
+    if (SJ(s, i)->state != S_DONE || !satisfied(s, i))
       return 1;
   }
   return 0;
+}
+
+/*
+ * Open runs: the plan's newest job joins. A need that ended already is
+ * judged as it ended; after a halt or a cancel the job is skipped. Room
+ * grows by doubling, so adding costs O(1) amortised.
+ */
+int corun__sched_add(corun__sched_t *s) {
+  size_t i = s->n_jobs;
+  const corun__job_t *pj = corun__pjob(s->plan, i);
+  int pool = pj->pool;
+  if (corun__svec_reserve(&s->jobs, i + 1) ||
+      corun__grow(&s->stack, &s->stack_cap, i + 1, sizeof(size_t)) ||
+      (pool < 0 && corun__grow(&s->ready.v, &s->ready_cap, i + 1, sizeof(size_t))) ||
+      (pool >= 0 && corun__grow(&s->pool_ready[pool].v, &s->pool_cap[pool],
+                                s->pool_jobs[pool] + 1, sizeof(size_t))))
+    return UV_ENOMEM;
+  if (pool >= 0)
+    s->pool_jobs[pool]++;
+  s->n_jobs++;
+  s->n_selected++;
+  sjob_t *j = SJ(s, i);
+  j->state = S_WAITING;
+  if (s->halted || s->cancelled) {
+    skip(s, i, s->halted ? NOTE_HALTED : NOTE_RUN_CANCELLED, 0);
+  } else {
+    for (size_t k = 0; k < pj->n_needs && j->state == S_WAITING; k++) {
+      size_t t = pj->need_idx[k];
+      if (SJ(s, t)->state != S_DONE)
+        j->unmet++;
+      else if (!satisfied(s, t))
+        skip(s, i, NOTE_NEED, t);
+    }
+    if (j->state == S_WAITING && j->unmet == 0)
+      make_ready(s, i);
+  }
+  if (s->started)
+    settle(s);
+  return 0;
+}
+
+void corun__sched_close_input(corun__sched_t *s) {
+  s->open_input = false;
+  if (s->started)
+    settle(s);
 }

@@ -50,12 +50,10 @@ static void cb_run_end(corun__sink_t *s, int exit_code) {
     CB(s).on_run_end(s->run, DATA(s), exit_code);
 }
 
-static void cb_free(corun__sink_t *s) { free(s); }
-
 int corun__sink_callbacks(corun__sink_t **out, corun_run_t *run,
                           const corun_callbacks_t *cb, void *data) {
   /* The ops live in the sink: they are set below, callback by callback. */
-  cb_sink_t *cs = corun__sink_new(sizeof *cs, NULL, run, 0, NULL);
+  cb_sink_t *cs = corun__sink_new(sizeof *cs, NULL, run, 0);
   *out = &cs->base;
   if (cs == NULL)
     return UV_ENOMEM;
@@ -68,7 +66,6 @@ int corun__sink_callbacks(corun__sink_t **out, corun_run_t *run,
   cs->ops.job_end = cb->on_job_end ? cb_job_end : NULL;
   cs->ops.halt = cb->on_halt ? cb_halt : NULL;
   cs->ops.run_end = cb_run_end;
-  cs->ops.free = cb_free;
   cs->base.ops = &cs->ops;
   return 0;
 }

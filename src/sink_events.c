@@ -103,8 +103,6 @@ static void ev_run_end(corun__sink_t *s, int exit_code) {
   tail(s);
 }
 
-static void ev_free(corun__sink_t *s) { free(s); }
-
 static const corun__sink_ops_t events_ops = {
     .start = ev_start,
     .line = ev_line,
@@ -112,11 +110,10 @@ static const corun__sink_ops_t events_ops = {
     .job_end = ev_job_end,
     .halt = ev_halt,
     .run_end = ev_run_end,
-    .free = ev_free,
 };
 
 int corun__sink_events(corun__sink_t **out, corun_run_t *run, FILE *f) {
-  events_sink_t *es = corun__sink_new(sizeof *es, &events_ops, run, 0, NULL);
+  events_sink_t *es = corun__sink_new(sizeof *es, &events_ops, run, 0);
   *out = &es->base;
   if (es == NULL)
     return UV_ENOMEM;

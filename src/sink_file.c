@@ -19,16 +19,13 @@ static void file_run_end(corun__sink_t *s, int exit_code) {
     s->error = errno ? errno : EIO;
 }
 
-static void file_free(corun__sink_t *s) { free(s); }
-
 static const corun__sink_ops_t file_ops = {
     .run_end = file_run_end,
-    .free = file_free,
 };
 
 int corun__sink_file(corun__sink_t **out, corun_run_t *run, FILE *f,
                      corun__write_fn write) {
-  file_sink_t *fs = corun__sink_new(sizeof *fs, &file_ops, run, 0, NULL);
+  file_sink_t *fs = corun__sink_new(sizeof *fs, &file_ops, run, 0);
   *out = &fs->base;
   if (fs == NULL)
     return UV_ENOMEM;

@@ -4,11 +4,11 @@
 
 #include <stdlib.h>
 
-typedef struct {
-  corun__sink_t base;
-  size_t n_jobs;
-  corun__carry_t (*carry)[2];
-} lines_sink_t;
+/* Per job: corun__carry_t[2], the partial last line of each stream. */
+static corun__carry_t *carry_of(corun__sink_t *s, size_t job,
+                                corun_stream_t st) {
+  return (corun__carry_t *)corun__sink_job(s, job) + (st == CORUN_STDOUT ? 0 : 1);
+}
 
 typedef struct {
   corun_run_t *run;
@@ -23,34 +23,28 @@ static void emit(void *ctx, const char *s, size_t n) {
 
 static void lines_bytes(corun__sink_t *s, size_t job, corun_stream_t st,
                         const char *b, size_t n) {
-  lines_sink_t *ls = (lines_sink_t *)s;
   line_ctx_t lc = {s->run, job, st};
-  corun__lines_feed(&ls->carry[job][st == CORUN_STDOUT ? 0 : 1],
-                    corun__run_line_max(s->run), b, n, emit, &lc);
+  corun__lines_feed(carry_of(s, job, st), corun__run_line_max(s->run), b, n,
+                    emit, &lc);
 }
 
 static void lines_eof(corun__sink_t *s, size_t job, corun_stream_t st) {
-  lines_sink_t *ls = (lines_sink_t *)s;
   line_ctx_t lc = {s->run, job, st};
-  corun__lines_flush(&ls->carry[job][st == CORUN_STDOUT ? 0 : 1], emit, &lc);
+  corun__lines_flush(carry_of(s, job, st), emit, &lc);
 }
 
 static void lines_attempt_end(corun__sink_t *s, size_t job,
                               corun_result_t *res) {
-  lines_sink_t *ls = (lines_sink_t *)s;
   (void)res;
-  corun__carry_free(&ls->carry[job][0]);
-  corun__carry_free(&ls->carry[job][1]);
+  corun__carry_free(carry_of(s, job, CORUN_STDOUT));
+  corun__carry_free(carry_of(s, job, CORUN_STDERR));
 }
 
 static void lines_free(corun__sink_t *s) {
-  lines_sink_t *ls = (lines_sink_t *)s;
-  for (size_t i = 0; i < ls->n_jobs; i++) {
-    corun__carry_free(&ls->carry[i][0]);
-    corun__carry_free(&ls->carry[i][1]);
+  for (size_t i = 0; i < s->n_jobs; i++) {
+    corun__carry_free(carry_of(s, i, CORUN_STDOUT));
+    corun__carry_free(carry_of(s, i, CORUN_STDERR));
   }
-  free(ls->carry);
-  free(ls);
 }
 
 static const corun__sink_ops_t lines_ops = {
@@ -61,12 +55,6 @@ static const corun__sink_ops_t lines_ops = {
 };
 
 int corun__sink_lines(corun__sink_t **out, corun_run_t *run) {
-  corun__carry_t(*carry)[2] = NULL;
-  lines_sink_t *ls = corun__sink_new(sizeof *ls, &lines_ops, run, sizeof *carry, &carry);
-  *out = &ls->base;
-  if (ls == NULL)
-    return UV_ENOMEM;
-  ls->carry = carry;
-  ls->n_jobs = corun_plan_job_count(corun__run_plan(run));
-  return 0;
+  *out = corun__sink_new(sizeof **out, &lines_ops, run, 2 * sizeof(corun__carry_t));
+  return *out ? 0 : UV_ENOMEM;
 }

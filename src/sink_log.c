@@ -12,17 +12,24 @@
 #include <unistd.h>
 
 typedef struct {
-  corun__sink_t base;
+  corun__sink_t base; /* per job: a log_job_t */
   char *dir;
-  int (*fds)[2];
-  int *errs; /* per job: errno of its first failed write */
 } log_sink_t;
+
+typedef struct {
+  int fd[2]; /* stdout's and stderr's files, -1 closed */
+  int err;   /* errno of its first failed write */
+} log_job_t;
+
+static log_job_t *log_of(log_sink_t *ls, size_t job) {
+  return corun__sink_job(&ls->base, job);
+}
 
 static void log_close(log_sink_t *ls, size_t job) {
   for (int k = 0; k < 2; k++) {
-    if (ls->fds[job][k] >= 0)
-      close(ls->fds[job][k]);
-    ls->fds[job][k] = -1;
+    if (log_of(ls, job)->fd[k] >= 0)
+      close(log_of(ls, job)->fd[k]);
+    log_of(ls, job)->fd[k] = -1;
   }
 }
 
@@ -43,8 +50,8 @@ static int log_prepare(corun__sink_t *s, size_t job, unsigned attempt,
       /* Every attempt's output is kept, one after the other. */
       int flags = O_WRONLY | O_CREAT | O_CLOEXEC |
                   (attempt > 1 ? O_APPEND : O_TRUNC);
-      ls->fds[job][k] = open(path, flags, 0644);
-      e = ls->fds[job][k] < 0 ? errno : 0;
+      log_of(ls, job)->fd[k] = open(path, flags, 0644);
+      e = log_of(ls, job)->fd[k] < 0 ? errno : 0;
     }
     free(path);
     if (e != 0) {
@@ -63,7 +70,7 @@ static int log_prepare(corun__sink_t *s, size_t job, unsigned attempt,
 static void log_bytes(corun__sink_t *s, size_t job, corun_stream_t st,
                       const char *b, size_t n) {
   log_sink_t *ls = (log_sink_t *)s;
-  int *fd = &ls->fds[job][st == CORUN_STDOUT ? 0 : 1];
+  int *fd = &log_of(ls, job)->fd[st == CORUN_STDOUT ? 0 : 1];
   while (n > 0 && *fd >= 0) {
     ssize_t w = write(*fd, b, n);
     if (w < 0 && errno == EINTR)
@@ -71,8 +78,8 @@ static void log_bytes(corun__sink_t *s, size_t job, corun_stream_t st,
     if (w < 0) {
       /* A full disk: the log is cut here, the job goes on, and the result
        * says so. */
-      if (ls->errs[job] == 0)
-        ls->errs[job] = errno;
+      if (log_of(ls, job)->err == 0)
+        log_of(ls, job)->err = errno;
       close(*fd);
       *fd = -1;
       return;
@@ -85,41 +92,34 @@ static void log_bytes(corun__sink_t *s, size_t job, corun_stream_t st,
 static void log_attempt_end(corun__sink_t *s, size_t job, corun_result_t *res) {
   log_sink_t *ls = (log_sink_t *)s;
   log_close(ls, job);
-  if (ls->errs[job] != 0)
-    res->log_error = ls->errs[job];
+  if (log_of(ls, job)->err != 0)
+    res->log_error = log_of(ls, job)->err;
 }
 
-static void log_free(corun__sink_t *s) {
-  log_sink_t *ls = (log_sink_t *)s;
-  free(ls->dir);
-  free(ls->fds);
-  free(ls->errs);
-  free(ls);
+static void log_job_added(corun__sink_t *s, size_t job) {
+  log_job_t *j = corun__sink_job(s, job);
+  j->fd[0] = j->fd[1] = -1;
 }
+
+static void log_free(corun__sink_t *s) { free(((log_sink_t *)s)->dir); }
 
 static const corun__sink_ops_t log_ops = {
     .prepare = log_prepare,
     .bytes = log_bytes,
     .attempt_end = log_attempt_end,
+    .job_added = log_job_added,
     .free = log_free,
 };
 
 int corun__sink_log(corun__sink_t **out, corun_run_t *run, const char *dir) {
-  size_t n = corun_plan_job_count(corun__run_plan(run));
-  int(*fds)[2] = NULL;
-  log_sink_t *ls = corun__sink_new(sizeof *ls, &log_ops, run, sizeof *fds, &fds);
+  log_sink_t *ls = corun__sink_new(sizeof *ls, &log_ops, run, sizeof(log_job_t));
   *out = &ls->base;
   if (ls == NULL)
     return UV_ENOMEM;
-  ls->fds = fds;
-  ls->dir = strdup(dir);
-  ls->errs = calloc(n ? n : 1, sizeof *ls->errs);
-  if (ls->dir == NULL || ls->errs == NULL) {
-    log_free(&ls->base);
+  if ((ls->dir = strdup(dir)) == NULL) {
+    corun__sink_free(&ls->base);
     *out = NULL;
     return UV_ENOMEM;
   }
-  for (size_t i = 0; i < n; i++)
-    ls->fds[i][0] = ls->fds[i][1] = -1;
   return 0;
 }

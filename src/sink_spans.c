@@ -9,10 +9,14 @@ typedef struct {
   corun__sink_t base;
   corun__span_t *spans;
   size_t n, cap;
-  size_t *open;          /* per job: index of its running span + 1 */
+  /* per job (in base.jobs): index of its running span + 1 */
   unsigned char *busy;   /* per lane */
   size_t lanes;
 } spans_sink_t;
+
+static size_t *open_of(spans_sink_t *ss, size_t job) {
+  return corun__sink_job(&ss->base, job);
+}
 
 static void spans_start(corun__sink_t *s, size_t job, unsigned attempt,
                         long pid) {
@@ -38,17 +42,17 @@ static void spans_start(corun__sink_t *s, size_t job, unsigned attempt,
   sp->t0 = corun__run_now(s->run);
   sp->t1 = sp->t0;
   sp->status = CORUN_PENDING;
-  ss->open[job] = ss->n;
+  *open_of(ss, job) = ss->n;
 }
 
 static void span_close(spans_sink_t *ss, size_t job, corun_status_t st) {
-  if (ss->open[job] == 0)
+  if (*open_of(ss, job) == 0)
     return;
-  corun__span_t *sp = &ss->spans[ss->open[job] - 1];
+  corun__span_t *sp = &ss->spans[*open_of(ss, job) - 1];
   sp->t1 = corun__run_now(ss->base.run);
   sp->status = st;
   ss->busy[sp->lane] = 0;
-  ss->open[job] = 0;
+  *open_of(ss, job) = 0;
 }
 
 static void spans_retry(corun__sink_t *s, size_t job,
@@ -66,9 +70,7 @@ static void spans_job_end(corun__sink_t *s, size_t job,
 static void spans_free(corun__sink_t *s) {
   spans_sink_t *ss = (spans_sink_t *)s;
   free(ss->spans);
-  free(ss->open);
   free(ss->busy);
-  free(ss);
 }
 
 static const corun__sink_ops_t spans_ops = {
@@ -79,13 +81,9 @@ static const corun__sink_ops_t spans_ops = {
 };
 
 int corun__sink_spans(corun__sink_t **out, corun_run_t *run) {
-  size_t *open = NULL;
-  spans_sink_t *ss = corun__sink_new(sizeof *ss, &spans_ops, run, sizeof *open, &open);
+  spans_sink_t *ss = corun__sink_new(sizeof *ss, &spans_ops, run, sizeof(size_t));
   *out = &ss->base;
-  if (ss == NULL)
-    return UV_ENOMEM;
-  ss->open = open;
-  return 0;
+  return ss ? 0 : UV_ENOMEM;
 }
 
 const corun__span_t *corun__spans(const corun__sink_t *s, size_t *n,

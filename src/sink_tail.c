@@ -14,11 +14,13 @@ typedef struct {
 } tail_t;
 
 typedef struct {
-  corun__sink_t base;
+  corun__sink_t base; /* per job: tail_t[2], stdout and stderr */
   size_t cap;
-  size_t n_jobs;
-  tail_t (*tails)[2];
 } tail_sink_t;
+
+static tail_t *tails_of(corun__sink_t *s, size_t job) {
+  return corun__sink_job(s, job);
+}
 
 static void tail_add(tail_t *t, size_t cap, const char *b, size_t n) {
   t->total += n;
@@ -75,10 +77,9 @@ static void tail_linearize(tail_t *t, size_t cap) {
 
 static int tail_prepare(corun__sink_t *s, size_t job, unsigned attempt,
                         char *why, size_t why_len) {
-  tail_sink_t *ts = (tail_sink_t *)s;
   (void)attempt, (void)why, (void)why_len;
   for (int k = 0; k < 2; k++) {
-    tail_t *t = &ts->tails[job][k];
+    tail_t *t = &tails_of(s, job)[k];
     t->len = t->head = 0;
     t->total = 0;
   }
@@ -88,13 +89,13 @@ static int tail_prepare(corun__sink_t *s, size_t job, unsigned attempt,
 static void tail_bytes(corun__sink_t *s, size_t job, corun_stream_t st,
                        const char *b, size_t n) {
   tail_sink_t *ts = (tail_sink_t *)s;
-  tail_add(&ts->tails[job][st == CORUN_STDOUT ? 0 : 1], ts->cap, b, n);
+  tail_add(&tails_of(s, job)[st == CORUN_STDOUT ? 0 : 1], ts->cap, b, n);
 }
 
 static void tail_attempt_end(corun__sink_t *s, size_t job,
                              corun_result_t *res) {
   tail_sink_t *ts = (tail_sink_t *)s;
-  tail_t *t = ts->tails[job];
+  tail_t *t = tails_of(s, job);
   for (int k = 0; k < 2; k++)
     tail_linearize(&t[k], ts->cap);
   res->out_tail = t[0].buf;
@@ -106,12 +107,9 @@ static void tail_attempt_end(corun__sink_t *s, size_t job,
 }
 
 static void tail_free(corun__sink_t *s) {
-  tail_sink_t *ts = (tail_sink_t *)s;
-  for (size_t i = 0; i < ts->n_jobs; i++)
+  for (size_t i = 0; i < s->n_jobs; i++)
     for (int k = 0; k < 2; k++)
-      free(ts->tails[i][k].buf);
-  free(ts->tails);
-  free(ts);
+      free(tails_of(s, i)[k].buf);
 }
 
 static const corun__sink_ops_t tail_ops = {
@@ -122,13 +120,10 @@ static const corun__sink_ops_t tail_ops = {
 };
 
 int corun__sink_tail(corun__sink_t **out, corun_run_t *run) {
-  tail_t(*tails)[2] = NULL;
-  tail_sink_t *ts = corun__sink_new(sizeof *ts, &tail_ops, run, sizeof *tails, &tails);
+  tail_sink_t *ts = corun__sink_new(sizeof *ts, &tail_ops, run, 2 * sizeof(tail_t));
   *out = &ts->base;
   if (ts == NULL)
     return UV_ENOMEM;
-  ts->tails = tails;
   ts->cap = corun__run_tail_cap(run);
-  ts->n_jobs = corun_plan_job_count(corun__run_plan(run));
   return 0;
 }
