@@ -5,7 +5,7 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS    = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
                 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(DEP_CFLAGS)
-FUZZ_TARGETS  = fuzz_load fuzz_duration fuzz_lines
+FUZZ_TARGETS  = fuzz_load fuzz_duration fuzz_lines fuzz_writers
 FUZZ_BINS     = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) include/corun.h src/internal.h
