@@ -365,6 +365,16 @@ CORUN_EXTERN int corun_run_set_exit_code(corun_run_t *run, int code);
 CORUN_EXTERN int corun_run_submit(corun_run_t *run, const corun_job_desc_t *job,
                                   size_t *index, corun_error_t *err);
 CORUN_EXTERN int corun_run_close_input(corun_run_t *run);
+/*
+ * Submit one job given as a JSON object with the keys of a job-file job
+ * (SPEC §1), as `corun --stream` does with each line. `label` and `line`
+ * (1-based) place it in messages: "LABEL:LINE:COL: ..." for its syntax,
+ * "LABEL:LINE: key: ..." for the rest. Otherwise as corun_run_submit().
+ */
+CORUN_EXTERN int corun_run_submit_json(corun_run_t *run, const char *json,
+                                       size_t len, const char *label,
+                                       size_t line, size_t *index,
+                                       corun_error_t *err);
 
 /* Start the jobs and return at once; the loop does the rest. */
 CORUN_EXTERN int corun_run_start(corun_run_t *run);

@@ -20,6 +20,7 @@ typedef struct {
   const unsigned char *s;
   size_t len;
   size_t at;      /* where the problem is */
+  size_t line0;   /* lines before the text, in messages */
   int code;       /* CORUN_ESYNTAX, or CORUN_EINVALID for \u0000 */
   char msg[128];
 } scan_t;
@@ -60,7 +61,8 @@ static void line_col(const unsigned char *s, size_t at, size_t *line,
 static int report(const scan_t *sc, const char *label, corun_error_t *err) {
   size_t line, col;
   line_col(sc->s, sc->at, &line, &col);
-  corun__err_add(err, sc->code, "%s:%zu:%zu: %s", label, line, col, sc->msg);
+  corun__err_add(err, sc->code, "%s:%zu:%zu: %s", label, sc->line0 + line, col,
+                 sc->msg);
   return sc->code;
 }
 
@@ -345,7 +347,12 @@ static bool blank(const unsigned char *s, size_t len) {
 
 int corun__json_scan(const char *buf, size_t len, const char *label,
                      corun_error_t *err) {
-  scan_t sc = {.s = (const unsigned char *)buf, .len = len};
+  return corun__json_scan_line(buf, len, label, 1, err);
+}
+
+int corun__json_scan_line(const char *buf, size_t len, const char *label,
+                          size_t line, corun_error_t *err) {
+  scan_t sc = {.s = (const unsigned char *)buf, .len = len, .line0 = line - 1};
   size_t bad = corun__utf8_check(sc.s, len);
   if (bad < len) {
     stop(&sc, bad, CORUN_ESYNTAX, "invalid UTF-8");

@@ -26,6 +26,11 @@
 int corun__json_scan(const char *buf, size_t len, const char *label,
                      corun_error_t *err);
 
+/* The same for a text that is line `line` of a larger one (a stream of
+ * JSON Lines): positions in messages count from there. */
+int corun__json_scan_line(const char *buf, size_t len, const char *label,
+                          size_t line, corun_error_t *err);
+
 /*
  * For text that corun__json_scan() accepted but a parser then rejected at
  * byte offset `at`: add "LABEL:LINE:COL: syntax error: unexpected ..." to

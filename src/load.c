@@ -230,49 +230,66 @@ nomem:
 #define PICK(field, key)                                                       \
   ((own->present & (1u << CORUN__LOAD_##key)) ? own->field : def->field)
 
-/* Build job idx's description from its settings over the defaults and
- * hand it to the plan, which copies it. */
+/* A job's description built from its settings over the defaults, with
+ * the vectors it points into. */
+typedef struct {
+  corun_job_desc_t d;
+  const char **argv, **needs;
+  char **env;
+} built_t;
+
+static void unbuild(built_t *b) {
+  free(b->argv);
+  free(b->needs);
+  free_vector(b->env);
+}
+
+/* 0, or -1 when out of memory (noted in the context). */
+static int build(corun__load_ctx_t *c, const corun__load_settings_t *own,
+                 const corun__load_settings_t *def, built_t *b) {
+  memset(b, 0, sizeof *b);
+  corun_job_desc_t *d = &b->d;
+  d->name = own->name;
+  if (cJSON_IsString(own->cmd)) {
+    d->shell = own->cmd->valuestring;
+  } else if ((b->argv = string_vector(own->cmd)) == NULL) {
+    goto nomem;
+  }
+  d->argv = b->argv;
+  d->cwd = PICK(cwd, CWD);
+  d->pool = PICK(pool, POOL);
+  d->stdin_text = PICK(stdin_text, STDIN);
+  d->timeout_s = PICK(timeout, TIMEOUT);
+  d->kill_grace_s = PICK(kill_grace, KILL_GRACE);
+  d->retry_delay_s = PICK(retry_delay, RETRY_DELAY);
+  d->retries = PICK(retries, RETRIES);
+  d->retry_backoff = PICK(retry_backoff, RETRY_BACKOFF);
+  d->allow_failure = PICK(allow_failure, ALLOW_FAILURE);
+  if (own->needs != NULL && (b->needs = string_vector(own->needs)) == NULL)
+    goto nomem;
+  d->needs = b->needs;
+  if (own->env != NULL || def->env != NULL) {
+    if ((b->env = merge_env(def->env, own->env)) == NULL)
+      goto nomem;
+    d->env = (const char *const *)b->env;
+  }
+  return 0;
+nomem:
+  unbuild(b);
+  corun__load_nomem(c);
+  return -1;
+}
+
+/* Hand the job to the plan, which copies it. */
 static void add_job(corun__load_ctx_t *c, const corun__load_settings_t *own,
                     const corun__load_settings_t *def) {
-  corun_job_desc_t d = {0};
-  const char **argv = NULL, **needs = NULL;
-  char **env = NULL;
-  d.name = own->name;
-  if (cJSON_IsString(own->cmd)) {
-    d.shell = own->cmd->valuestring;
-  } else if ((argv = string_vector(own->cmd)) == NULL) {
-    goto nomem;
-  }
-  d.argv = argv;
-  d.cwd = PICK(cwd, CWD);
-  d.pool = PICK(pool, POOL);
-  d.stdin_text = PICK(stdin_text, STDIN);
-  d.timeout_s = PICK(timeout, TIMEOUT);
-  d.kill_grace_s = PICK(kill_grace, KILL_GRACE);
-  d.retry_delay_s = PICK(retry_delay, RETRY_DELAY);
-  d.retries = PICK(retries, RETRIES);
-  d.retry_backoff = PICK(retry_backoff, RETRY_BACKOFF);
-  d.allow_failure = PICK(allow_failure, ALLOW_FAILURE);
-  if (own->needs != NULL && (needs = string_vector(own->needs)) == NULL)
-    goto nomem;
-  d.needs = needs;
-  if (own->env != NULL || def->env != NULL) {
-    if ((env = merge_env(def->env, own->env)) == NULL)
-      goto nomem;
-    d.env = (const char *const *)env;
-  }
-  int rc = corun_plan_add_job(c->plan, &d, c->err);
+  built_t b;
+  if (build(c, own, def, &b) != 0)
+    return;
+  int rc = corun_plan_add_job(c->plan, &b.d, c->err);
   if (rc != 0)
     corun__load_note(c, rc);
-  free(argv);
-  free(needs);
-  free_vector(env);
-  return;
-nomem:
-  free(argv);
-  free(needs);
-  free_vector(env);
-  corun__load_nomem(c);
+  unbuild(&b);
 }
 
 #undef PICK
@@ -472,4 +489,68 @@ int corun_plan_load_buffer(corun_plan_t **plan, const char *buf, size_t len,
   }
   *plan = p;
   return 0;
+}
+
+/*
+ * Move the plan's messages about the job (PLAN: jobs[N].key: ...) to the
+ * stream's place (LABEL: key: ...), so that every message about a line
+ * names the line.
+ */
+static void relabel(corun_error_t *from, const char *label,
+                    corun_error_t *err) {
+  for (size_t i = 0; i < from->count; i++) {
+    const char *m = from->messages[i];
+    const char *at = strstr(m, ": jobs[");
+    const char *end = at ? strchr(at + 7, ']') : NULL;
+    if (end != NULL && (end[1] == '.' || end[1] == ':'))
+      corun__err_add(err, from->code, "%s: %s", label,
+                     end[1] == '.' ? end + 2 : end + 3);
+    else
+      corun__err_add(err, from->code, "%s: %s", label, m);
+  }
+}
+
+int corun_run_submit_json(corun_run_t *run, const char *buf, size_t len,
+                          const char *label, size_t line, size_t *index,
+                          corun_error_t *err) {
+  if (label == NULL)
+    label = "<stream>";
+  int rc = corun__json_scan_line(buf, len, label, line ? line : 1, err);
+  if (rc != 0)
+    return rc;
+  char where[4096];
+  snprintf(where, sizeof where, "%s:%zu", label, line ? line : 1);
+  cJSON *root = cJSON_ParseWithLength(buf, len);
+  if (root == NULL) {
+    corun__err_add(err, UV_ENOMEM, "%s: out of memory", where);
+    return UV_ENOMEM;
+  }
+  corun__load_ctx_t c = {.err = err, .label = where};
+  if (!cJSON_IsObject(root)) {
+    corun__load_fail(&c, CORUN_EINVALID, "expected a job object");
+  } else {
+    check_dups(&c, root);
+    corun__load_settings_t s = {0}, none = {0};
+    corun__load_settings(&c, root, false, &s);
+    if (!(s.present & (1u << CORUN__LOAD_CMD)))
+      corun__load_fail(&c, CORUN_EINVALID, "missing required key \"cmd\"");
+    built_t b;
+    if (c.code == 0 && build(&c, &s, &none, &b) == 0) {
+      corun_error_t mine = {0};
+      if ((rc = corun_run_submit(run, &b.d, index, &mine)) != 0) {
+        corun__load_note(&c, rc);
+        relabel(&mine, where, err);
+      }
+      corun_error_release(&mine);
+      unbuild(&b);
+    }
+  }
+  if (c.oom || c.path.failed || c.quote.failed) {
+    corun__load_note(&c, UV_ENOMEM);
+    corun__err_add(err, UV_ENOMEM, "%s: out of memory", where);
+  }
+  cJSON_Delete(root);
+  corun__buf_free(&c.path);
+  corun__buf_free(&c.quote);
+  return c.code;
 }
