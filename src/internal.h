@@ -90,6 +90,17 @@ unsigned corun__utf8_decode(const unsigned char *s, size_t len);
 /* The offset of the first byte that is not well-formed UTF-8, or len. */
 size_t corun__utf8_check(const unsigned char *s, size_t len);
 
+/* How a writer writes a character its `plain` table does not pass: cp is
+ * its code point (-1 for a byte that is not well-formed UTF-8), p and len
+ * its bytes. */
+typedef void (*corun__escape_fn)(FILE *f, long cp, const unsigned char *p,
+                                 size_t len);
+/* Write n bytes: ASCII bytes whose plain[] entry is set go out as they
+ * are, in runs; every other character through `esc`. The one walk every
+ * text writer (JSON, XML) shares. */
+void corun__utf8_write(FILE *f, const char *s, size_t n,
+                       const unsigned char plain[128], corun__escape_fn esc);
+
 /* ---- hashing (hash.c) ---------------------------------------------------- */
 
 /* FNV-1a over n bytes: the one hash of every name table. */
@@ -511,6 +522,8 @@ void corun__json_cstr(FILE *f, const char *s); /* NULL writes null */
 void corun__json_time(FILE *f, double unix_time);
 /* %.3f, 0 for what is not finite. */
 void corun__json_num(FILE *f, double v);
+/* "exit_code":N|null,"signal":"SIGX"|null of a result. */
+void corun__json_exit(FILE *f, const corun_result_t *r);
 /* XML character data or attribute text: escaped; bytes that are not UTF-8
  * and characters XML 1.0 cannot hold become U+FFFD. */
 void corun__xml_text(FILE *f, const char *s, size_t n);

@@ -6,44 +6,33 @@
 #include <string.h>
 #include <time.h>
 
-void corun_json_string(FILE *f, const char *str, size_t n) {
-  const unsigned char *s = (const unsigned char *)str;
-  putc('"', f);
-  size_t i = 0;
-  while (i < n) {
-    /* Copy the longest run that needs no escaping in one call. */
-    size_t j = i;
-    while (j < n && s[j] >= 0x20 && s[j] < 0x80 && s[j] != '"' && s[j] != '\\')
-      j++;
-    if (j > i) {
-      fwrite(s + i, 1, j - i, f);
-      i = j;
-      continue;
-    }
-    unsigned c = s[i];
-    if (c >= 0x80) {
-      size_t k = corun__utf8_len(s + i, n - i);
-      if (k == 0) {
-        fputs("\xEF\xBF\xBD", f); /* U+FFFD */
-        i++;
-      } else {
-        fwrite(s + i, 1, k, f);
-        i += k;
-      }
-      continue;
-    }
-    switch (c) {
-    case '"': fputs("\\\"", f); break;
-    case '\\': fputs("\\\\", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\b': fputs("\\b", f); break;
-    case '\f': fputs("\\f", f); break;
-    default: fprintf(f, "\\u%04x", c); break;
-    }
-    i++;
+/* Printable ASCII but the quote and the backslash. */
+static const unsigned char plain[128] = {
+    [' ' ... '!'] = 1, ['#' ... '['] = 1, [']' ... '~'] = 1, [0x7f] = 1,
+};
+
+static void escape(FILE *f, long cp, const unsigned char *p, size_t len) {
+  switch (cp) {
+  case '"': fputs("\\\"", f); return;
+  case '\\': fputs("\\\\", f); return;
+  case '\n': fputs("\\n", f); return;
+  case '\r': fputs("\\r", f); return;
+  case '\t': fputs("\\t", f); return;
+  case '\b': fputs("\\b", f); return;
+  case '\f': fputs("\\f", f); return;
+  default: break;
   }
+  if (cp < 0)
+    fputs("\xEF\xBF\xBD", f); /* U+FFFD for a byte that is not UTF-8 */
+  else if (cp < 0x20)
+    fprintf(f, "\\u%04lx", cp);
+  else
+    fwrite(p, 1, len, f);
+}
+
+void corun_json_string(FILE *f, const char *s, size_t n) {
+  putc('"', f);
+  corun__utf8_write(f, s, n, plain, escape);
   putc('"', f);
 }
 
@@ -73,4 +62,14 @@ void corun__json_num(FILE *f, double v) {
   if (!isfinite(v))
     v = 0;
   fprintf(f, "%.3f", v);
+}
+
+void corun__json_exit(FILE *f, const corun_result_t *r) {
+  fputs("\"exit_code\":", f);
+  if (r->exit_code >= 0)
+    fprintf(f, "%d", r->exit_code);
+  else
+    fputs("null", f);
+  fputs(",\"signal\":", f);
+  corun__json_cstr(f, r->signal ? corun_signal_name(r->signal) : NULL);
 }

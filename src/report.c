@@ -35,13 +35,8 @@ int corun_run_write_report(const corun_run_t *run, FILE *f, int exit_code) {
     fputs(first ? "\n  {\"name\":" : ",\n  {\"name\":", f);
     first = false;
     corun__json_cstr(f, r->name);
-    fprintf(f, ",\"status\":\"%s\",\"exit_code\":", corun_status_name(r->status));
-    if (r->exit_code >= 0)
-      fprintf(f, "%d", r->exit_code);
-    else
-      fputs("null", f);
-    fputs(",\"signal\":", f);
-    corun__json_cstr(f, r->signal ? corun_signal_name(r->signal) : NULL);
+    fprintf(f, ",\"status\":\"%s\",", corun_status_name(r->status));
+    corun__json_exit(f, r);
     fprintf(f, ",\"attempts\":%u,\"started_at\":", r->attempts);
     corun__json_time(f, r->attempts ? r->started_at : 0);
     fputs(",\"duration_s\":", f);

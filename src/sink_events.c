@@ -51,13 +51,8 @@ static void ev_exit(corun__sink_t *s, size_t job, const corun_result_t *r) {
   FILE *f = EF(s);
   head(s, "exit");
   job_field(s, job);
-  fprintf(f, ",\"status\":\"%s\",\"exit_code\":", corun_status_name(r->status));
-  if (r->exit_code >= 0)
-    fprintf(f, "%d", r->exit_code);
-  else
-    fputs("null", f);
-  fputs(",\"signal\":", f);
-  corun__json_cstr(f, r->signal ? corun_signal_name(r->signal) : NULL);
+  fprintf(f, ",\"status\":\"%s\",", corun_status_name(r->status));
+  corun__json_exit(f, r);
   fprintf(f, ",\"attempt\":%u,\"duration_s\":%.3f", r->attempts, r->duration_s);
   if (r->error) {
     fputs(",\"error\":", f);

@@ -2,6 +2,8 @@
  * writer (JSON, XML) replaces what it rejects with U+FFFD. */
 #include "internal.h"
 
+#include <stdio.h>
+
 size_t corun__utf8_len(const unsigned char *s, size_t n) {
   unsigned c = s[0];
   if (c < 0x80)
@@ -52,4 +54,25 @@ size_t corun__utf8_check(const unsigned char *s, size_t len) {
     i += k;
   }
   return len;
+}
+
+void corun__utf8_write(FILE *f, const char *str, size_t n,
+                       const unsigned char plain[128], corun__escape_fn esc) {
+  const unsigned char *s = (const unsigned char *)str;
+  size_t i = 0;
+  while (i < n) {
+    /* Copy the longest run that needs nothing done in one call. */
+    size_t j = i;
+    while (j < n && s[j] < 0x80 && plain[s[j]])
+      j++;
+    if (j > i) {
+      fwrite(s + i, 1, j - i, f);
+      i = j;
+      continue;
+    }
+    size_t k = s[i] < 0x80 ? 1 : corun__utf8_len(s + i, n - i);
+    long cp = k == 0 ? -1 : (long)corun__utf8_decode(s + i, k);
+    esc(f, cp, s + i, k);
+    i += k ? k : 1;
+  }
 }
