@@ -632,13 +632,17 @@ int corun__plan_open(corun_plan_t *p) {
 /*
  * One more job for an open plan. Its needs must name jobs appended before
  * it, so no cycle can form and appending keeps `order` topological; each
- * need becomes an edge at the end of the needed job's list.
+ * need becomes an edge at the end of the needed job's list. The checks of
+ * corun_plan_add_job() come first, with their messages, then those of the
+ * needs and the pool (which a plan makes when sealed): a job with problems
+ * of both kinds hears of all of them.
  */
 int corun__plan_append(corun_plan_t *p, const corun_job_desc_t *d,
                        size_t *index, corun_error_t *err) {
   if (!p->open)
     return CORUN_ESTATE;
   size_t pos = p->n_tried, n = 0;
+  corun_error_t nerr = {0}; /* said after add_job()'s messages */
   int rc = 0;
   while (d->needs && d->needs[n])
     n++;
@@ -647,7 +651,7 @@ int corun__plan_append(corun_plan_t *p, const corun_job_desc_t *d,
     if (!corun__name_valid(d->needs[k]))
       continue; /* add_job says so */
     if (!hash_find(p, d->needs[k], &t)) {
-      corun__err_add(err, CORUN_EINVALID,
+      corun__err_add(&nerr, CORUN_EINVALID,
                      "%s: jobs[%zu].needs[%zu]: unknown job \"%s\" (a job can "
                      "need only jobs submitted before it)",
                      LABEL(p), pos, k, d->needs[k]);
@@ -655,7 +659,7 @@ int corun__plan_append(corun_plan_t *p, const corun_job_desc_t *d,
     }
     for (size_t m = 0; m < k; m++)
       if (strcmp(d->needs[m], d->needs[k]) == 0) {
-        corun__err_add(err, CORUN_EINVALID,
+        corun__err_add(&nerr, CORUN_EINVALID,
                        "%s: jobs[%zu].needs[%zu]: \"%s\" is named twice",
                        LABEL(p), pos, k, d->needs[k]);
         rc = CORUN_EINVALID;
@@ -667,25 +671,40 @@ int corun__plan_append(corun_plan_t *p, const corun_job_desc_t *d,
     if (strcmp(p->pool_names[k], d->pool) == 0)
       pool = (int)k;
   if (d->pool && pool < 0 && corun__name_valid(d->pool)) {
-    corun__err_add(err, CORUN_EINVALID, "%s: jobs[%zu].pool: unknown pool \"%s\"",
+    corun__err_add(&nerr, CORUN_EINVALID, "%s: jobs[%zu].pool: unknown pool \"%s\"",
                    LABEL(p), pos, d->pool);
     rc = CORUN_EINVALID;
   }
+  size_t *need_idx = NULL;
+  if (rc == 0) {
+    need_idx = arena_alloc(p, (n ? n : 1) * sizeof(size_t));
+    if (need_idx == NULL ||
+        corun__grow(&p->order, &p->cap_order, p->n_jobs + 1, sizeof(size_t)) ||
+        corun__grow(&p->edges, &p->cap_edges, p->n_edges + n, sizeof *p->edges)) {
+      corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
+      return UV_ENOMEM;
+    }
+    for (size_t k = 0; k < n; k++)
+      hash_find(p, d->needs[k], &need_idx[k]);
+  }
+  int added = add_job(p, d, err);
   if (rc != 0) {
-    p->n_tried++;
-    return rc;
+    for (size_t k = 0; k < nerr.count; k++)
+      corun__err_add(err, CORUN_EINVALID, "%s", nerr.messages[k]);
+    corun_error_release(&nerr);
+    if (added == 0) {
+      /* Only its needs or pool were wrong: take the job back out. Its name
+       * went into the table last, so no other name's probe passes it. */
+      size_t i = --p->n_jobs, mask = p->hash_cap - 1;
+      size_t h = hash_str(corun__pjob(p, i)->d.name) & mask;
+      while (p->hash[h] != i + 1)
+        h = (h + 1) & mask;
+      p->hash[h] = 0;
+    }
+    return added != 0 ? added : rc;
   }
-  size_t *need_idx = arena_alloc(p, (n ? n : 1) * sizeof(size_t));
-  if (need_idx == NULL ||
-      corun__grow(&p->order, &p->cap_order, p->n_jobs + 1, sizeof(size_t)) ||
-      corun__grow(&p->edges, &p->cap_edges, p->n_edges + n, sizeof *p->edges)) {
-    corun__err_add(err, UV_ENOMEM, "%s: out of memory", LABEL(p));
-    return UV_ENOMEM;
-  }
-  for (size_t k = 0; k < n; k++)
-    hash_find(p, d->needs[k], &need_idx[k]);
-  if ((rc = add_job(p, d, err)) != 0)
-    return rc;
+  if (added != 0)
+    return added;
   size_t i = p->n_jobs - 1;
   corun__job_t *j = corun__pjob(p, i);
   j->pool = pool;

@@ -65,6 +65,7 @@ struct corun__sched_s {
   heap_t ready;      /* ready jobs without a pool */
   heap_t *pool_ready; /* per pool */
   size_t ready_cap, *pool_cap, *pool_jobs; /* room in the heaps, jobs per pool */
+  size_t n_pools; /* the plan's, kept: an open run's plan may go first */
   unsigned *pool_used;
   size_t n_selected, n_done;
   size_t stack_cap;
@@ -99,6 +100,7 @@ int corun__sched_new(corun__sched_t **out, const corun_plan_t *plan,
   s->halt = *halt;
   s->halt_text = halt_text;
   s->jobs.size = sizeof(sjob_t);
+  s->n_pools = plan->n_pools;
   s->open_input = plan->open;
   s->n_jobs = n;
   s->ready_cap = s->stack_cap = n ? n : 1;
@@ -142,7 +144,7 @@ nomem:
 void corun__sched_free(corun__sched_t *s) {
   if (s == NULL)
     return;
-  for (size_t k = 0; s->pool_ready && k < s->plan->n_pools; k++)
+  for (size_t k = 0; s->pool_ready && k < s->n_pools; k++)
     free(s->pool_ready[k].v);
   free(s->pool_ready);
   free(s->pool_used);

@@ -1666,6 +1666,603 @@ static void test_sched_ignores_an_end_for_a_job_that_is_not_running(
   assert_int_equal(corun__sched_exit_code(f->s), 0);
 }
 
+/* ---- open plans (SPEC §11): jobs appended while the run goes on -------- */
+
+/* Make the plan open (sealed, taking jobs) and create the scheduler. */
+static void open_create(fake_t *f, unsigned jobs, const char *halt) {
+  assert_int_equal(corun__plan_open(f->plan), 0);
+  create(f, jobs, halt);
+}
+
+static void open_run(fake_t *f, unsigned jobs, const char *halt) {
+  open_create(f, jobs, halt);
+  corun__sched_start(f->s);
+}
+
+/* Append a job to the open plan and hand it to the scheduler, as
+ * corun_run_submit() does; a description without a command gets "true". */
+static size_t append(fake_t *f, corun_job_desc_t d) {
+  corun_error_t err = {0};
+  size_t i = CORUN__NO_JOB;
+  if (d.argv == NULL && d.shell == NULL)
+    d.shell = "true";
+  int rc = corun__plan_append(f->plan, &d, &i, &err);
+  if (rc != 0) {
+    for (size_t k = 0; k < err.count; k++)
+      print_message("%s\n", err.messages[k]);
+    corun_error_release(&err);
+    fail_msg("appending job %s failed: %d", d.name ? d.name : "(unnamed)", rc);
+  }
+  assert_int_equal(i, corun_plan_job_count(f->plan) - 1);
+  assert_true(i < MAXJ);
+  assert_int_equal(corun__sched_add(f->s), 0);
+  return i;
+}
+
+#define ADD(f, ...) append((f), (corun_job_desc_t){__VA_ARGS__})
+
+static void test_sched_open_runs_jobs_appended_before_start(void **state) {
+  fake_t *f = *state;
+  open_create(f, 2, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  ADD(f, .name = "c");
+  /* Nothing starts before the scheduler does. */
+  assert_string_equal(f->log, "");
+  corun__sched_start(f->s);
+  assert_string_equal(f->starts, "a c");
+  end(f, "a", CORUN__END_OK);
+  assert_string_equal(f->starts, "a c b");
+  end(f, "b", CORUN__END_OK);
+  end(f, "c", CORUN__END_OK);
+  /* Every job ended, but more may come: the run is not over. */
+  assert_int_equal(f->n_all_ended, 0);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_string_equal(f->log, "start a#1; start c#1; end a ok; start b#1; "
+                              "end b ok; end c ok; all");
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_runs_jobs_appended_while_others_run(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "never");
+  assert_string_equal(f->log, "");
+  ADD(f, .name = "a");
+  assert_string_equal(f->starts, "a");
+  ADD(f, .name = "b");
+  assert_string_equal(f->starts, "a b");
+  /* -j2: c waits for a slot. */
+  ADD(f, .name = "c");
+  ADD(f, .name = "d");
+  assert_string_equal(f->starts, "a b");
+  end(f, "b", CORUN__END_OK);
+  assert_string_equal(f->starts, "a b c");
+  ADD(f, .name = "e");
+  end(f, "a", CORUN__END_OK);
+  /* Submission order decides: d before e. */
+  assert_string_equal(f->starts, "a b c d");
+  corun__sched_close_input(f->s);
+  assert_int_equal(f->n_all_ended, 0);
+  end(f, "c", CORUN__END_OK);
+  end(f, "d", CORUN__END_OK);
+  assert_int_equal(f->n_all_ended, 0);
+  end(f, "e", CORUN__END_OK);
+  assert_string_equal(f->starts, "a b c d e");
+  assert_int_equal(f->max_running, 2);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+/* on_job_end hook: append a job that needs the one that just ended, until
+ * hook_job jobs exist; then close the input. */
+static void append_next_in_chain(fake_t *f, size_t job, corun_status_t st) {
+  (void)st;
+  size_t n = corun_plan_job_count(f->plan);
+  if (n < f->hook_job) {
+    char name[32], need[CORUN_NAME_MAX + 1];
+    snprintf(name, sizeof name, "c%zu", n);
+    snprintf(need, sizeof need, "%s", jname(f, job));
+    const char *needs[] = {need, NULL};
+    append(f, (corun_job_desc_t){.name = name, .needs = needs});
+  } else if (!f->hook_fired) {
+    f->hook_fired = true;
+    corun__sched_close_input(f->s);
+  }
+}
+
+static void test_sched_open_appends_a_chain_from_job_end(void **state) {
+  fake_t *f = *state;
+  f->on_job_end = append_next_in_chain;
+  f->hook_job = 5;
+  open_run(f, 4, "never");
+  ADD(f, .name = "c0");
+  for (int k = 0; k < 5; k++) {
+    char name[16];
+    snprintf(name, sizeof name, "c%d", k);
+    /* Each appended job starts as soon as the one before it ended. */
+    assert_int_equal(f->n_running, 1);
+    assert_true(f->running[J(f, name)]);
+    assert_int_equal(f->n_all_ended, 0);
+    end(f, name, CORUN__END_OK);
+  }
+  assert_true(f->hook_fired);
+  assert_string_equal(f->starts, "c0 c1 c2 c3 c4");
+  assert_string_equal(f->log,
+                      "start c0#1; end c0 ok; start c1#1; end c1 ok; "
+                      "start c2#1; end c2 ok; start c3#1; end c3 ok; "
+                      "start c4#1; end c4 ok; all");
+  assert_int_equal(f->max_running, 1);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_chain_from_job_end_runs_inside_one_call(
+    void **state) {
+  fake_t *f = *state;
+  /* Every attempt ends inside its start(), and every end appends the
+   * next job: the whole chain runs inside the first append, by
+   * iteration (settle) rather than recursion. */
+  f->on_start = end_at_once;
+  f->on_job_end = append_next_in_chain;
+  f->hook_job = MAXJ;
+  open_run(f, 1, "never");
+  ADD(f, .name = "c0");
+  assert_true(f->hook_fired);
+  assert_int_equal(corun_plan_job_count(f->plan), MAXJ);
+  for (size_t i = 0; i < MAXJ; i++)
+    assert_int_equal(fstatus(f, i), CORUN_OK);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+/* on_start hook: the first start appends a job (re-entrancy from start). */
+static int append_on_first_start(fake_t *f, size_t job, unsigned attempt) {
+  (void)job, (void)attempt;
+  if (!f->hook_fired) {
+    f->hook_fired = true;
+    ADD(f, .name = "from-start");
+  }
+  return 0;
+}
+
+static void test_sched_open_appends_from_a_start(void **state) {
+  fake_t *f = *state;
+  f->on_start = append_on_first_start;
+  open_run(f, 2, "never");
+  ADD(f, .name = "a");
+  /* The job appended inside a's start() takes the second slot. */
+  assert_string_equal(f->starts, "a from-start");
+  end(f, "from-start", CORUN__END_OK);
+  end(f, "a", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_need_that_ended_ok_starts_at_once(void **state) {
+  fake_t *f = *state;
+  open_run(f, 4, "never");
+  ADD(f, .name = "a");
+  end(f, "a", CORUN__END_OK);
+  clear_log(f);
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  assert_string_equal(f->log, "start b#1");
+  /* An allowed failure lets its dependents run as well. */
+  ADD(f, .name = "af", .allow_failure = 1);
+  end(f, "af", CORUN__END_FAILED);
+  ADD(f, .name = "c", .needs = NEEDS("af", "a"));
+  assert_string_equal(f->starts, "a b af c");
+  end(f, "b", CORUN__END_OK);
+  end(f, "c", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_need_that_failed_skips_at_once(void **state) {
+  fake_t *f = *state;
+  open_run(f, 4, "never");
+  ADD(f, .name = "ok");
+  ADD(f, .name = "bad");
+  ADD(f, .name = "gone");
+  end(f, "ok", CORUN__END_OK);
+  end(f, "bad", CORUN__END_FAILED);
+  corun__sched_cancel_job(f->s, J(f, "gone"));
+  end(f, "gone", CORUN__END_STOPPED);
+  clear_log(f);
+  ADD(f, .name = "x", .needs = NEEDS("ok", "bad"));
+  /* Told at once, from inside the append, and never started. */
+  assert_string_equal(f->log, "end x skipped (need bad failed)");
+  expect_status(f, "x", CORUN_SKIPPED);
+  ADD(f, .name = "y", .needs = NEEDS("x"));
+  assert_string_equal(reason(f, "y"), "need x skipped");
+  ADD(f, .name = "z", .needs = NEEDS("gone"));
+  assert_string_equal(reason(f, "z"), "need gone cancelled");
+  ADD(f, .name = "t");
+  end(f, "t", CORUN__END_TIMEOUT);
+  ADD(f, .name = "u", .needs = NEEDS("t"));
+  assert_string_equal(reason(f, "u"), "need t failed");
+  assert_string_equal(f->starts, "ok bad gone t");
+  assert_int_equal(f->n_all_ended, 0);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 1);
+}
+
+static void test_sched_open_need_that_runs_or_waits_makes_it_wait(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 4, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .needs = NEEDS("a")); /* a runs */
+  ADD(f, .name = "c", .needs = NEEDS("b")); /* b waits */
+  ADD(f, .name = "d", .needs = NEEDS("a", "c"));
+  assert_string_equal(f->starts, "a");
+  end(f, "a", CORUN__END_OK);
+  assert_string_equal(f->starts, "a b");
+  end(f, "b", CORUN__END_OK);
+  assert_string_equal(f->starts, "a b c");
+  end(f, "c", CORUN__END_OK);
+  assert_string_equal(f->starts, "a b c d");
+  end(f, "d", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_failure_skips_what_was_appended_to_wait_on_it(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 4, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  ADD(f, .name = "c", .needs = NEEDS("b"));
+  ADD(f, .name = "free");
+  clear_log(f);
+  end(f, "a", CORUN__END_FAILED);
+  assert_string_equal(f->log, "end a failed; end b skipped (need a failed); "
+                              "end c skipped (need b skipped)");
+  end(f, "free", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 1);
+}
+
+static void test_sched_open_need_waiting_for_its_retry_makes_it_wait(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 4, "never");
+  ADD(f, .name = "a", .retries = 1, .retry_delay_s = 5);
+  end(f, "a", CORUN__END_FAILED);
+  assert_int_equal(f->n_retry, 1);
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  assert_string_equal(f->starts, "a");
+  due(f, "a");
+  assert_string_equal(f->starts, "a a#2");
+  end(f, "a", CORUN__END_OK);
+  assert_string_equal(f->starts, "a a#2 b");
+  end(f, "b", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_skips_jobs_appended_after_a_halt(void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "soon,fail=1");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b");
+  ADD(f, .name = "waiting");
+  end(f, "a", CORUN__END_FAILED);
+  assert_int_equal(f->n_halted, 1);
+  assert_string_equal(reason(f, "waiting"), "halted");
+  clear_log(f);
+  ADD(f, .name = "late");
+  ADD(f, .name = "later", .needs = NEEDS("b"));
+  assert_string_equal(f->log, "end late skipped (halted); "
+                              "end later skipped (halted)");
+  /* b, running, finishes; the run ends once the input is closed. */
+  end(f, "b", CORUN__END_OK);
+  assert_int_equal(f->n_all_ended, 0);
+  corun__sched_close_input(f->s);
+  assert_string_equal(f->starts, "a b");
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 1);
+}
+
+static void test_sched_open_skips_jobs_appended_after_a_halt_now(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "now,fail=1");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b");
+  end(f, "a", CORUN__END_FAILED);
+  assert_int_equal(f->n_stop, 1);
+  ADD(f, .name = "late");
+  assert_string_equal(reason(f, "late"), "halted");
+  corun__sched_close_input(f->s);
+  assert_int_equal(f->n_all_ended, 0);
+  end(f, "b", CORUN__END_STOPPED);
+  expect_status(f, "b", CORUN_CANCELLED);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_success_halt_skips_later_jobs_and_succeeds(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "soon,success=1");
+  ADD(f, .name = "a");
+  end(f, "a", CORUN__END_OK);
+  ADD(f, .name = "late");
+  assert_string_equal(reason(f, "late"), "halted");
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_skips_jobs_appended_after_cancel(void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b");
+  ADD(f, .name = "c");
+  corun__sched_cancel(f->s, false);
+  assert_string_equal(reason(f, "c"), "run cancelled");
+  clear_log(f);
+  ADD(f, .name = "late");
+  assert_string_equal(f->log, "end late skipped (run cancelled)");
+  end(f, "a", CORUN__END_STOPPED);
+  end(f, "b", CORUN__END_STOPPED);
+  /* Cancelled, but not closed: the run waits for the close. */
+  assert_int_equal(f->n_all_ended, 0);
+  ADD(f, .name = "later");
+  assert_string_equal(reason(f, "later"), "run cancelled");
+  corun__sched_close_input(f->s);
+  assert_string_equal(f->starts, "a b");
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 1);
+}
+
+static void test_sched_open_cancel_job_of_an_appended_job(void **state) {
+  fake_t *f = *state;
+  open_run(f, 1, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b");
+  ADD(f, .name = "c", .needs = NEEDS("b"));
+  corun__sched_cancel_job(f->s, J(f, "b"));
+  expect_status(f, "b", CORUN_SKIPPED);
+  assert_string_equal(reason(f, "b"), "cancelled");
+  assert_string_equal(reason(f, "c"), "need b skipped");
+  end(f, "a", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_close_with_nothing_running_ends_at_once(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "never");
+  /* An open run with no job yet is not over. */
+  assert_string_equal(f->log, "");
+  ADD(f, .name = "a");
+  end(f, "a", CORUN__END_OK);
+  assert_int_equal(f->n_all_ended, 0);
+  clear_log(f);
+  corun__sched_close_input(f->s);
+  assert_string_equal(f->log, "all");
+  /* Closing again says nothing more. */
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_close_with_no_job_at_all(void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "never");
+  corun__sched_close_input(f->s);
+  assert_string_equal(f->log, "all");
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+static void test_sched_open_close_before_start(void **state) {
+  fake_t *f = *state;
+  open_create(f, 2, "never");
+  ADD(f, .name = "a");
+  corun__sched_close_input(f->s);
+  assert_string_equal(f->log, "");
+  corun__sched_start(f->s);
+  assert_string_equal(f->log, "start a#1");
+  end(f, "a", CORUN__END_OK);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_close_while_jobs_run_ends_with_the_last(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 2, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .retries = 1);
+  corun__sched_close_input(f->s);
+  end(f, "a", CORUN__END_OK);
+  assert_int_equal(f->n_all_ended, 0);
+  end(f, "b", CORUN__END_FAILED);
+  /* Waiting for its retry: not over yet. */
+  assert_int_equal(f->n_all_ended, 0);
+  due(f, "b");
+  end(f, "b", CORUN__END_OK);
+  assert_all_ended_once(f);
+  assert_int_equal(corun__sched_exit_code(f->s), 0);
+}
+
+/* on_job_end hook: the end of hook_trigger closes the input. */
+static void close_on_end_of_trigger(fake_t *f, size_t job,
+                                    corun_status_t st) {
+  (void)st;
+  if (job == f->hook_trigger && !f->hook_fired) {
+    f->hook_fired = true;
+    corun__sched_close_input(f->s);
+  }
+}
+
+static void test_sched_open_close_from_the_last_job_end(void **state) {
+  fake_t *f = *state;
+  f->on_job_end = close_on_end_of_trigger;
+  open_run(f, 2, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  f->hook_trigger = J(f, "b");
+  clear_log(f);
+  end(f, "a", CORUN__END_FAILED);
+  /* b's skip closes the input: all_ended comes after it, last. */
+  assert_true(f->hook_fired);
+  assert_string_equal(f->log,
+                      "end a failed; end b skipped (need a failed); all");
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_pools_limit_appended_jobs(void **state) {
+  fake_t *f = *state;
+  pool(f, "one", 1);
+  pool(f, "two", 2);
+  open_run(f, 4, "never");
+  ADD(f, .name = "o1", .pool = "one");
+  ADD(f, .name = "o2", .pool = "one");
+  ADD(f, .name = "t1", .pool = "two");
+  ADD(f, .name = "t2", .pool = "two");
+  ADD(f, .name = "t3", .pool = "two");
+  ADD(f, .name = "free");
+  assert_string_equal(f->starts, "o1 t1 t2 free");
+  end(f, "t1", CORUN__END_OK);
+  assert_string_equal(f->starts, "o1 t1 t2 free t3");
+  end(f, "free", CORUN__END_OK);
+  /* A slot of -j is free, but o2's pool is full. */
+  assert_string_equal(f->starts, "o1 t1 t2 free t3");
+  end(f, "o1", CORUN__END_OK);
+  assert_string_equal(f->starts, "o1 t1 t2 free t3 o2");
+  end(f, "o2", CORUN__END_OK);
+  end(f, "t2", CORUN__END_OK);
+  end(f, "t3", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_int_equal(f->pool_max[0], 1);
+  assert_int_equal(f->pool_max[1], 2);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_append_rejects_what_it_cannot_take(
+    void **state) {
+  fake_t *f = *state;
+  pool(f, "p", 1);
+  open_run(f, 2, "never");
+  ADD(f, .name = "a");
+  struct {
+    corun_job_desc_t d;
+    const char *msg;
+  } bad[] = {
+      {{.name = "x", .shell = "true", .needs = NEEDS("later")},
+       "plan: jobs[1].needs[0]: unknown job \"later\" (a job can need only "
+       "jobs submitted before it)"},
+      {{.name = "x", .shell = "true", .needs = NEEDS("a", "a")},
+       "plan: jobs[2].needs[1]: \"a\" is named twice"},
+      {{.name = "x", .shell = "true", .pool = "q"},
+       "plan: jobs[3].pool: unknown pool \"q\""},
+      {{.name = "a", .shell = "true"},
+       "plan: jobs[4].name: duplicate name \"a\" (also jobs[0])"},
+      {{.name = "x", .shell = "true", .needs = NEEDS("x")},
+       "plan: jobs[5].needs[0]: unknown job \"x\" (a job can need only "
+       "jobs submitted before it)"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    corun_error_t err = {0};
+    size_t i = 77;
+    assert_int_equal(corun__plan_append(f->plan, &bad[k].d, &i, &err),
+                     CORUN_EINVALID);
+    assert_int_equal(err.code, CORUN_EINVALID);
+    assert_int_equal(err.count, 1);
+    assert_string_equal(err.messages[0], bad[k].msg);
+    assert_int_equal(i, 77);
+    corun_error_release(&err);
+  }
+  /* Nothing was taken: the next job is the second one. */
+  assert_int_equal(corun_plan_job_count(f->plan), 1);
+  size_t x = ADD(f, .name = "x", .needs = NEEDS("a"), .pool = "p");
+  assert_int_equal(x, 1);
+  end(f, "a", CORUN__END_OK);
+  end(f, "x", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+  /* A plan that is not open takes nothing. */
+  corun_plan_t *closed = NULL;
+  assert_int_equal(corun_plan_new(&closed, NULL, NULL), 0);
+  corun_job_desc_t d = {.shell = "true"};
+  size_t i;
+  assert_int_equal(corun__plan_append(closed, &d, &i, NULL), CORUN_ESTATE);
+  corun_plan_free(closed);
+}
+
+static void test_sched_open_order_stays_topological(void **state) {
+  fake_t *f = *state;
+  open_run(f, 1, "never");
+  ADD(f, .name = "a");
+  ADD(f, .name = "b", .needs = NEEDS("a"));
+  ADD(f, .name = "c");
+  const size_t *order = corun_plan_order(f->plan);
+  for (size_t i = 0; i < 3; i++)
+    assert_int_equal(order[i], i);
+  end(f, "a", CORUN__END_OK);
+  end(f, "b", CORUN__END_OK);
+  end(f, "c", CORUN__END_OK);
+  corun__sched_close_input(f->s);
+  assert_all_ended_once(f);
+}
+
+static void test_sched_open_rejected_jobs_leave_the_name_table_whole(
+    void **state) {
+  fake_t *f = *state;
+  open_run(f, 1, "never");
+  /* Enough names for long probe runs in the table; each rejected job
+   * (its need is unknown) is taken back out of it. */
+  corun_error_t err = {0};
+  for (int k = 0; k < 300; k++) {
+    char name[32];
+    size_t i;
+    snprintf(name, sizeof name, "n%d", k);
+    corun_job_desc_t ok = {.name = name, .shell = "true"};
+    assert_int_equal(corun__plan_append(f->plan, &ok, &i, &err), 0);
+    assert_int_equal(i, (size_t)k);
+    snprintf(name, sizeof name, "r%d", k);
+    corun_job_desc_t bad = {.name = name, .shell = "true",
+                            .needs = NEEDS("missing")};
+    assert_int_equal(corun__plan_append(f->plan, &bad, &i, &err),
+                     CORUN_EINVALID);
+    corun_error_release(&err);
+  }
+  assert_int_equal(corun_plan_job_count(f->plan), 300);
+  for (int k = 0; k < 300; k++) {
+    char name[32];
+    size_t i = 0;
+    snprintf(name, sizeof name, "n%d", k);
+    assert_int_equal(corun_plan_find(f->plan, name, &i), 0);
+    assert_int_equal(i, (size_t)k);
+    snprintf(name, sizeof name, "r%d", k);
+    assert_int_equal(corun_plan_find(f->plan, name, NULL), CORUN_ENOJOB);
+  }
+  /* A rejected name is free for a later job. */
+  corun_job_desc_t again = {.name = "r7", .shell = "true",
+                            .needs = NEEDS("n7")};
+  size_t i;
+  assert_int_equal(corun__plan_append(f->plan, &again, &i, &err), 0);
+  assert_int_equal(i, 300);
+  assert_int_equal(corun_plan_find(f->plan, "r7", &i), 0);
+  assert_int_equal(i, 300);
+  assert_string_equal(corun_plan_job(f->plan, 300)->name, "r7");
+  /* Positions count every job given: r7 was the 601st. */
+  corun_job_desc_t unnamed = {.shell = "true"};
+  assert_int_equal(corun__plan_append(f->plan, &unnamed, &i, &err), 0);
+  assert_string_equal(corun_plan_job(f->plan, i)->name, "job-602");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void) {
@@ -1734,6 +2331,30 @@ int main(void) {
       T(test_sched_runs_only_the_selected_jobs),
       T(test_sched_exit_code_is_1_when_anything_did_not_succeed),
       T(test_sched_ignores_an_end_for_a_job_that_is_not_running),
+      T(test_sched_open_runs_jobs_appended_before_start),
+      T(test_sched_open_runs_jobs_appended_while_others_run),
+      T(test_sched_open_appends_a_chain_from_job_end),
+      T(test_sched_open_chain_from_job_end_runs_inside_one_call),
+      T(test_sched_open_appends_from_a_start),
+      T(test_sched_open_need_that_ended_ok_starts_at_once),
+      T(test_sched_open_need_that_failed_skips_at_once),
+      T(test_sched_open_need_that_runs_or_waits_makes_it_wait),
+      T(test_sched_open_failure_skips_what_was_appended_to_wait_on_it),
+      T(test_sched_open_need_waiting_for_its_retry_makes_it_wait),
+      T(test_sched_open_skips_jobs_appended_after_a_halt),
+      T(test_sched_open_skips_jobs_appended_after_a_halt_now),
+      T(test_sched_open_success_halt_skips_later_jobs_and_succeeds),
+      T(test_sched_open_skips_jobs_appended_after_cancel),
+      T(test_sched_open_cancel_job_of_an_appended_job),
+      T(test_sched_open_close_with_nothing_running_ends_at_once),
+      T(test_sched_open_close_with_no_job_at_all),
+      T(test_sched_open_close_before_start),
+      T(test_sched_open_close_while_jobs_run_ends_with_the_last),
+      T(test_sched_open_close_from_the_last_job_end),
+      T(test_sched_open_pools_limit_appended_jobs),
+      T(test_sched_open_append_rejects_what_it_cannot_take),
+      T(test_sched_open_order_stays_topological),
+      T(test_sched_open_rejected_jobs_leave_the_name_table_whole),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
