@@ -262,6 +262,8 @@ void corun__sched_cancel(corun__sched_t *s, bool kill_now);
 void corun__sched_cancel_job(corun__sched_t *s, size_t job);
 /* Open runs: the plan's newest job (appended) joins; no more will come. */
 int corun__sched_add(corun__sched_t *s);
+/* Room for one more job, so that the next corun__sched_add() cannot fail. */
+int corun__sched_reserve(corun__sched_t *s, int pool);
 void corun__sched_close_input(corun__sched_t *s);
 unsigned corun__sched_attempts(const corun__sched_t *s, size_t job);
 bool corun__sched_cancelled(const corun__sched_t *s);
@@ -459,7 +461,9 @@ void *corun__sink_new(size_t size, const corun__sink_ops_t *ops,
 static inline void *corun__sink_job(const corun__sink_t *s, size_t job) {
   return corun__svec_at(&s->jobs, job);
 }
-/* Room for one more job (open runs): 0 or UV_ENOMEM. */
+/* Room for n jobs; then one more job (open runs): 0 or UV_ENOMEM. After
+ * a reserve that succeeded, adding within it cannot fail. */
+int corun__sink_reserve(corun__sink_t *s, size_t n);
 int corun__sink_add_job(corun__sink_t *s);
 /* Free the sink, its elements and what it holds. */
 void corun__sink_free(corun__sink_t *s);

@@ -525,26 +525,33 @@ int corun_run_submit(corun_run_t *r, const corun_job_desc_t *job, size_t *index,
     corun__err_add(err, CORUN_ESTATE, "the run takes no more jobs");
     return CORUN_ESTATE;
   }
+  /* Room everywhere first: once the plan has the job, nothing may fail,
+   * or the plan and the scheduler would disagree on indexes. */
+  size_t n = r->n_jobs + 1;
+  int pool = -1;
+  for (size_t k = 0; job->pool && k < r->plan->n_pools; k++)
+    if (strcmp(r->plan->pool_names[k], job->pool) == 0)
+      pool = (int)k;
+  bool room = corun__svec_reserve(&r->jobs, n) == 0 &&
+              corun__grow(&r->selected, &r->cap_selected, n, 1) == 0 &&
+              corun__sched_reserve(r->sched, pool) == 0;
+  for (corun__sink_t *s = r->sinks; room && s != NULL; s = s->next)
+    room = corun__sink_reserve(s, n) == 0;
+  if (!room) {
+    corun__err_add(err, UV_ENOMEM, "out of memory");
+    return UV_ENOMEM;
+  }
   size_t i;
   int rc = corun__plan_append((corun_plan_t *)r->plan, job, &i, err);
   if (rc != 0)
     return rc;
-  if (add_job(r, i) != 0)
-    goto nomem;
+  add_job(r, i);
   for (corun__sink_t *s = r->sinks; s != NULL; s = s->next)
-    if (corun__sink_add_job(s) != 0)
-      goto nomem;
+    corun__sink_add_job(s);
   if (index != NULL)
     *index = i;
   /* Last: the scheduler may start it, and its callbacks may come now. */
-  if (corun__sched_add(r->sched) != 0)
-    goto nomem;
-  return 0;
-nomem:
-  /* What was appended stays in the plan, unknown to the scheduler: the
-   * run goes on without it. */
-  corun__err_add(err, UV_ENOMEM, "out of memory");
-  return UV_ENOMEM;
+  return corun__sched_add(r->sched);
 }
 
 int corun_run_close_input(corun_run_t *r) {

@@ -539,15 +539,22 @@ int corun__sched_exit_code(const corun__sched_t *s) {
  * judged as it ended; after a halt or a cancel the job is skipped. Room
  * grows by doubling, so adding costs O(1) amortised.
  */
+int corun__sched_reserve(corun__sched_t *s, int pool) {
+  size_t i = s->n_jobs;
+  if (corun__svec_reserve(&s->jobs, i + 1) ||
+      corun__grow(&s->stack, &s->stack_cap, i + 1, sizeof(size_t)) ||
+      corun__grow(&s->ready.v, &s->ready_cap, i + 1, sizeof(size_t)) ||
+      (pool >= 0 && corun__grow(&s->pool_ready[pool].v, &s->pool_cap[pool],
+                                s->pool_jobs[pool] + 1, sizeof(size_t))))
+    return UV_ENOMEM;
+  return 0;
+}
+
 int corun__sched_add(corun__sched_t *s) {
   size_t i = s->n_jobs;
   const corun__job_t *pj = corun__pjob(s->plan, i);
   int pool = pj->pool;
-  if (corun__svec_reserve(&s->jobs, i + 1) ||
-      corun__grow(&s->stack, &s->stack_cap, i + 1, sizeof(size_t)) ||
-      (pool < 0 && corun__grow(&s->ready.v, &s->ready_cap, i + 1, sizeof(size_t))) ||
-      (pool >= 0 && corun__grow(&s->pool_ready[pool].v, &s->pool_cap[pool],
-                                s->pool_jobs[pool] + 1, sizeof(size_t))))
+  if (corun__sched_reserve(s, pool) != 0)
     return UV_ENOMEM;
   if (pool >= 0)
     s->pool_jobs[pool]++;

@@ -5,10 +5,14 @@
 
 #include <stdlib.h>
 
+int corun__sink_reserve(corun__sink_t *s, size_t n) {
+  return s->jobs.size == 0 ? 0 : corun__svec_reserve(&s->jobs, n);
+}
+
 int corun__sink_add_job(corun__sink_t *s) {
   if (s->jobs.size == 0)
     return 0;
-  if (corun__svec_reserve(&s->jobs, s->n_jobs + 1) != 0)
+  if (corun__sink_reserve(s, s->n_jobs + 1) != 0)
     return UV_ENOMEM;
   if (s->ops->job_added)
     s->ops->job_added(s, s->n_jobs);
