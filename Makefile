@@ -1,12 +1,21 @@
 # corun — build, test, install.  `make help` lists the targets.
 
 PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+MANDIR   ?= $(PREFIX)/share/man
+# Where each shell looks for completions under PREFIX (Debian's zsh looks
+# in share/zsh/vendor-completions: make deb says so).
+BASH_COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+FISH_COMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
 DESTDIR  ?=
 BUILD    ?= build
 CC       ?= cc
 PKG      ?= pkg-config
 DEPS_PKGS = libuv libcjson
 DEBS      = libuv1-dev libcjson-dev libcmocka-dev pkg-config
+TEST_DEBS = python3 libxml2-utils python3-junitparser graphviz tmux zsh fish \
+            bash-completion mandoc
 
 SOVERSION = 1
 VERSION   = 0.2.0
@@ -44,7 +53,7 @@ LIB_SRC = src/error.c src/buf.c src/svec.c src/utf8.c src/hash.c src/heap.c \
           src/sink_events.c src/sink_spans.c src/sink_file.c src/json_write.c \
           src/xml.c src/report.c src/junit.c src/trace.c src/timeline.c
 CLI_SRC = src/cli/main.c src/cli/args.c src/cli/inspect.c src/cli/output.c \
-          src/cli/group.c src/cli/summary.c
+          src/cli/group.c src/cli/summary.c src/cli/status.c src/cli/feed.c
 
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -96,6 +105,8 @@ check test: all $(TEST_BINS) $(HELPER)
 	done; \
 	echo "== embed (installed library, pkg-config only)"; \
 	bash tests/embed/run.sh $(BUILD) "$(if $(SANITIZE),-fsanitize=$(SANITIZE))" || fail=1; \
+	echo "== ui (status line in a terminal, summary, timeline, completions, man page)"; \
+	bash tests/ui/run.sh $(BUILD) || fail=1; \
 	exit $$fail
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -113,23 +124,34 @@ test-valgrind: all $(BUILD)/tests/test_cli $(HELPER)
 	  echo "valgrind found errors (logs above)"; exit 1; \
 	else echo "valgrind: $$(ls $(BUILD)/valgrind | wc -l) corun runs, no errors"; fi
 
+# The build's packages, and what the test suite drives: real consumers of
+# every file corun writes (xmllint, junitparser, Graphviz), a terminal
+# (tmux), the shells its completions are for, a man page linter.
 deps:
-	@if $(PKG) --exists $(DEPS_PKGS) cmocka 2>/dev/null; then \
-	  echo "deps: libuv, libcjson and cmocka found"; \
-	else \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS); \
+	@missing=""; for p in $(DEBS) $(TEST_DEBS); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all found"; else \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BUILD)/corun $(DESTDIR)$(PREFIX)/bin/corun
-	install -m 644 $(BUILD)/libcorun.a $(DESTDIR)$(PREFIX)/lib/libcorun.a
-	install -m 755 $(BUILD)/libcorun.so $(DESTDIR)$(PREFIX)/lib/libcorun.so.$(VERSION)
-	ln -sf libcorun.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcorun.so.$(SOVERSION)
-	ln -sf libcorun.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libcorun.so
+	install -m 644 $(BUILD)/libcorun.a $(DESTDIR)$(LIBDIR)/libcorun.a
+	install -m 755 $(BUILD)/libcorun.so $(DESTDIR)$(LIBDIR)/libcorun.so.$(VERSION)
+	ln -sf libcorun.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcorun.so.$(SOVERSION)
+	ln -sf libcorun.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libcorun.so
 	install -m 644 include/corun.h $(DESTDIR)$(PREFIX)/include/corun.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' corun.pc.in \
-	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/corun.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(patsubst $(PREFIX)/%,$${exec_prefix}/%,$(LIBDIR))|' \
+	  -e 's|@VERSION@|$(VERSION)|' \
+	  corun.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/corun.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASH_COMPDIR) $(DESTDIR)$(ZSH_COMPDIR) \
+	  $(DESTDIR)$(FISH_COMPDIR)
+	install -m 644 src/cli/corun.1 $(DESTDIR)$(MANDIR)/man1/corun.1
+	install -m 644 src/cli/completions/corun.bash $(DESTDIR)$(BASH_COMPDIR)/corun
+	install -m 644 src/cli/completions/_corun $(DESTDIR)$(ZSH_COMPDIR)/_corun
+	install -m 644 src/cli/completions/corun.fish $(DESTDIR)$(FISH_COMPDIR)/corun.fish
 
 clean:
 	rm -rf $(BUILD) corun
@@ -139,8 +161,10 @@ help:
 	@echo "make deps    install libuv, cJSON and cmocka from Debian when missing"
 	@echo "make test    build and run the cmocka suites (SANITIZE=address,undefined for sanitizers)"
 	@echo "make test-asan, test-valgrind, fuzz, stress"
+	@echo "make slurm-up, test-slurm, slurm-down   a one-node Slurm cluster for the Slurm executor (root)"
 	@echo "make bench   corun against references and peers (BENCH_QUICK=1 for a smoke run)"
 	@echo "make install PREFIX=/usr/local DESTDIR="
+	@echo "make deb     Debian packages corun, libcorun1, libcorun-dev in $(BUILD)/deb/; deb-test installs and tries them"
 	@echo "make clean"
 
 .PHONY: all check test test-asan test-valgrind deps install clean help
@@ -149,6 +173,7 @@ help:
 -include tests/bench/bench.mk
 -include tests/fuzz/fuzz.mk
 -include tests/stress/stress.mk
+-include src/cli/deb.mk
 -include tests/slurm/slurm.mk
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

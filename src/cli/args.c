@@ -7,13 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define USAGE "Usage: corun [OPTIONS] JOBFILE [JOB...]\n"
+#define USAGE                                                                \
+  "Usage: corun [OPTIONS] JOBFILE [JOB...]\n"                                 \
+  "       corun [OPTIONS] --stream FILE\n"                                    \
+  "       corun [OPTIONS] --each TEMPLATE [-- ITEM...]\n"
 
 static const char *help_text =
     USAGE
     "Run the commands of a JSON job file in parallel, with dependencies,\n"
     "limits, timeouts, retries and clean cancellation. JOBFILE '-' reads\n"
     "standard input; JOB... runs only those jobs and what they need.\n"
+    "With --stream, FILE holds one job object a line (JSON Lines), run as\n"
+    "it arrives; with --each, one job per ITEM (or per line of standard\n"
+    "input when no ITEM is given): TEMPLATE is a shell command where {} is\n"
+    "the item, quoted for the shell, and {#} its number.\n"
     "\n"
     "Options:\n"
     "  -j, --jobs N          run at most N jobs at once (default: the file's\n"
@@ -33,6 +40,8 @@ static const char *help_text =
     "      --list            the jobs' names, in an order that respects needs\n"
     "      --dry-run         what would run, in that order, without running\n"
     "      --graph           the dependency graph in Graphviz DOT\n"
+    "      --stream          the job file is JSON Lines, run as it arrives\n"
+    "      --each TEMPLATE   one job per item, xargs-style\n"
     "      --color WHEN      auto (default), always or never; NO_COLOR is honoured\n"
     "  -q, --quiet           no progress line and no summary\n"
     "  -h, --help            this help\n"
@@ -77,6 +86,8 @@ int cli_parse_args(int argc, char **argv, opts_t *o, bool *done) {
       {"list", no_argument, NULL, OPT_LIST},
       {"dry-run", no_argument, NULL, OPT_DRY_RUN},
       {"graph", no_argument, NULL, OPT_GRAPH},
+      {"stream", no_argument, NULL, OPT_STREAM},
+      {"each", required_argument, NULL, OPT_EACH},
       {"color", required_argument, NULL, OPT_COLOR},
       {"colour", required_argument, NULL, OPT_COLOR},
       {"quiet", no_argument, NULL, 'q'},
@@ -147,6 +158,8 @@ int cli_parse_args(int argc, char **argv, opts_t *o, bool *done) {
       o->color = k == 2 ? -1 : k;
       break;
     }
+    case OPT_STREAM: o->stream = true; break;
+    case OPT_EACH: o->each = optarg; break;
     case 'q': o->quiet = true; break;
     case 'h':
       fputs(help_text, stdout);
@@ -162,10 +175,23 @@ int cli_parse_args(int argc, char **argv, opts_t *o, bool *done) {
       return cli_usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
+  if ((o->stream || o->each) && o->action != 0)
+    return cli_usage_error("--check, --list, --dry-run and --graph need a job "
+                           "file, not --stream or --each");
+  if (o->stream && o->each)
+    return cli_usage_error("--stream and --each exclude each other");
+  if (o->each) {
+    /* Every argument left is an item; none: items come from stdin. */
+    o->names = argv + optind;
+    o->n_names = (size_t)(argc - optind);
+    return 0;
+  }
   if (optind >= argc)
     return cli_usage_error("no job file given");
   o->file = argv[optind];
   o->names = argv + optind + 1;
   o->n_names = (size_t)(argc - optind - 1);
+  if (o->stream && o->n_names > 0)
+    return cli_usage_error("--stream takes one file and no job names");
   return 0;
 }

@@ -185,7 +185,7 @@ int cli_group_init(cli_t *c, size_t n) {
 }
 
 void cli_group_free(cli_t *c) {
-  size_t n = corun_plan_job_count(c->plan);
+  size_t n = c->plan ? corun_plan_job_count(c->plan) : 0;
   for (size_t i = 0; c->groups && i < n; i++)
     if (c->groups[i])
       group_free(c->groups[i]);

@@ -2,23 +2,14 @@
  * --graph, each over the selected jobs in an order that respects needs. */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-/* Quote one word for a POSIX shell, only when it needs it. */
+/* One word for a POSIX shell, quoted only when it needs it. */
 static void put_word(FILE *f, const char *w) {
-  if (*w != '\0' && strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789_-+=.,/:@%^") == strlen(w)) {
-    fputs(w, f);
-    return;
-  }
-  putc('\'', f);
-  for (; *w; w++) {
-    if (*w == '\'')
-      fputs("'\\''", f);
-    else
-      putc(*w, f);
-  }
-  putc('\'', f);
+  char *q = cli_shell_word(w);
+  fputs(q ? q : w, f);
+  free(q);
 }
 
 static void put_command(FILE *f, const corun_job_desc_t *d) {

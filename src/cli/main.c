@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ typedef struct {
   FILE *files[CORUN_FORMAT_COUNT];
   uv_signal_t sig[3];
   uv_signal_t job_control[4];
+  uv_signal_t winch;
+  feed_t feed; /* --stream and --each: jobs as they come */
   uv_check_t check;
   uv_timer_t tick;
 } app_t;
@@ -43,6 +46,8 @@ static void on_signal(uv_signal_t *h, int signum) {
   if (c->stop_signal == 0 && !c->pipe_gone) {
     c->stop_signal = signum;
     corun_run_set_exit_code(c->run, 128 + signum);
+    if (((app_t *)h->data)->feed.run)
+      cli_feed_stop(&((app_t *)h->data)->feed);
     corun_run_cancel(c->run, 0);
   } else {
     corun_run_cancel(c->run, 1);
@@ -61,6 +66,8 @@ static void on_check(uv_check_t *h) {
     c->pipe_gone = true;
     if (c->stop_signal == 0) {
       corun_run_set_exit_code(c->run, 141);
+      if (((app_t *)h->data)->feed.run)
+        cli_feed_stop(&((app_t *)h->data)->feed);
       corun_run_cancel(c->run, 0);
     }
   }
@@ -86,6 +93,14 @@ static void on_job_control(uv_signal_t *h, int signum) {
 
 static void on_tick(uv_timer_t *t) { cli_progress(&((app_t *)t->data)->cli, false); }
 
+/* The terminal changed size: the status line is cut to the new width. */
+static void on_winch(uv_signal_t *h, int signum) {
+  cli_t *c = &((app_t *)h->data)->cli;
+  (void)signum;
+  cli_status_resize(c);
+  cli_progress(c, false);
+}
+
 static void close_all(app_t *a) {
   cli_output_close(&a->cli);
   for (int i = 0; i < 3; i++)
@@ -94,6 +109,7 @@ static void close_all(app_t *a) {
     uv_close((uv_handle_t *)&a->job_control[i], NULL);
   uv_close((uv_handle_t *)&a->check, NULL);
   uv_close((uv_handle_t *)&a->tick, NULL);
+  uv_close((uv_handle_t *)&a->winch, NULL);
 }
 
 static void on_run_end(corun_run_t *run, void *data, int exit_code) {
@@ -125,6 +141,58 @@ static void close_files(app_t *a) {
       fclose(a->files[k]);
 }
 
+/* An open run's job arrived: the live output makes room for it. */
+static void fed_job(feed_t *f, size_t index) {
+  app_t *a = f->data;
+  cli_t *c = &a->cli;
+  if (cli_output_grow(c, index + 1) != 0) {
+    fprintf(stderr, "corun: out of memory\n");
+    corun_run_cancel(c->run, 0);
+    return;
+  }
+  c->n_selected++;
+  int len = (int)strlen(corun_plan_job(c->plan, index)->name);
+  if (len > c->name_width)
+    c->name_width = len;
+}
+
+/* A line made no job: said already; the run fails. */
+static void fed_bad(feed_t *f) {
+  app_t *a = f->data;
+  if (a->cli.stop_signal == 0 && !a->cli.pipe_gone)
+    corun_run_set_exit_code(a->cli.run, 1);
+}
+
+/* --stream and --each: what feeds the open run. 0, or 2 after a message. */
+static int plan_feed(app_t *a) {
+  const opts_t *o = a->o;
+  if (!o->stream && o->each == NULL)
+    return 0;
+  feed_t *f = &a->feed;
+  f->run = a->cli.run;
+  f->data = a;
+  f->on_job = fed_job;
+  f->on_bad = fed_bad;
+  f->fd = 0;
+  f->saved_flags = -1;
+  if (o->each != NULL) {
+    f->tmpl = o->each;
+    f->label = "<items>";
+    if (o->n_names > 0) {
+      f->items = o->names;
+      f->n_items = o->n_names;
+    }
+  } else {
+    f->label = strcmp(o->file, "-") == 0 ? "<stdin>" : o->file;
+    if (strcmp(o->file, "-") != 0 &&
+        (f->fd = open(o->file, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0) {
+      fprintf(stderr, "corun: %s: %s\n", o->file, strerror(errno));
+      return 2;
+    }
+  }
+  return 0;
+}
+
 /* Step 2: the run with its outputs and callbacks, the signal handlers and
  * the live output. 0, or 2 after a message. */
 static int wire(app_t *a, const corun_plan_t *plan) {
@@ -133,10 +201,16 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   bool events_out = o->files[CORUN_EVENTS] && strcmp(o->files[CORUN_EVENTS], "-") == 0;
   c->mode = o->mode >= 0 ? (out_mode_t)o->mode : events_out ? OUT_NONE : OUT_PREFIX;
   const char *no_color = getenv("NO_COLOR");
-  c->color = o->color == 1 ||
-             (o->color == -1 && isatty(1) == 1 && !(no_color && *no_color));
-  c->progress = isatty(2) == 1 && !o->quiet && getenv("CI") == NULL;
-  if (cli_output_init(c, corun_plan_job_count(plan)) != 0) {
+  bool may_color = o->color == -1 && !(no_color && *no_color);
+  c->out_tty = isatty(1) == 1;
+  c->err_tty = isatty(2) == 1;
+  c->color = o->color == 1 || (may_color && c->out_tty);
+  c->color_err = o->color == 1 || (may_color && c->err_tty);
+  c->progress = c->err_tty && !o->quiet && getenv("CI") == NULL;
+  c->slots = o->jobs ? o->jobs : plan ? corun_plan_max_parallel(plan) : 0;
+  if (c->slots == 0)
+    c->slots = uv_available_parallelism();
+  if (cli_output_init(c, plan ? corun_plan_job_count(plan) : 0) != 0) {
     fprintf(stderr, "corun: out of memory\n");
     return 2;
   }
@@ -146,8 +220,10 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   }
   corun_run_options_t ro;
   memset(&ro, 0, sizeof ro);
-  ro.select = (const char *const *)o->names;
-  ro.n_select = o->n_names;
+  if (plan != NULL) {
+    ro.select = (const char *const *)o->names;
+    ro.n_select = o->n_names;
+  }
   ro.jobs = o->jobs;
   ro.halt = o->halt;
   ro.default_timeout_s = o->timeout;
@@ -171,7 +247,7 @@ static int wire(app_t *a, const corun_plan_t *plan) {
       return 2;
     }
   }
-  c->plan = plan;
+  c->plan = plan = corun_run_plan(c->run);
   for (size_t i = 0, n = corun_plan_job_count(plan); i < n; i++) {
     if (!corun_run_selected(c->run, i))
       continue;
@@ -195,8 +271,12 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   uv_check_start(&a->check, on_check);
   uv_timer_init(a->loop, &a->tick);
   a->tick.data = a;
+  uv_signal_init(a->loop, &a->winch);
+  a->winch.data = a;
+  if (c->progress)
+    uv_signal_start(&a->winch, on_winch, SIGWINCH);
   cli_output_start(c, a->loop);
-  return 0;
+  return plan_feed(a);
 }
 
 /* Step 3: run until every job ended and every handle closed. */
@@ -206,6 +286,8 @@ static int run(app_t *a) {
     uv_timer_start(&a->tick, on_tick, 0, 100);
   c->t0_ns = uv_hrtime();
   int rc = corun_run_start(c->run);
+  if (rc == 0 && a->feed.run != NULL && (rc = cli_feed_start(&a->feed, a->loop)) != 0)
+    corun_run_cancel(c->run, 1);
   if (rc != 0) {
     fprintf(stderr, "corun: cannot start: %s\n", corun_strerror(rc));
     close_all(a);
@@ -251,6 +333,11 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
   if (rc == 0)
     rc = finish(&a);
   close_files(&a);
+  if (a.feed.run != NULL) {
+    cli_feed_free(&a.feed);
+    if (a.feed.fd > 0)
+      close(a.feed.fd);
+  }
   if (a.cli.run)
     corun_run_free(a.cli.run);
   cli_output_free(&a.cli);
@@ -288,6 +375,13 @@ int main(int argc, char **argv) {
     return rc;
   if ((rc = set_up_process()) != 0)
     return rc;
+  /* Jobs that come as the run goes: an open run, no plan to load. */
+  if (o.stream || o.each != NULL) {
+    rc = run_plan(&o, NULL);
+    if (fflush(stdout) != 0 && rc == 0)
+      rc = errno == EPIPE ? 141 : 1;
+    return rc;
+  }
   corun_plan_t *plan = NULL;
   corun_error_t err = {0};
   if (corun_plan_load_file(&plan, o.file, &err) != 0) {

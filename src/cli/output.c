@@ -1,8 +1,9 @@
 /*
  * What the command line shows while a run goes on: live output in prefix,
- * group or raw mode and the progress line, built on the callbacks of
- * corun.h, written to stdout and stderr without ever blocking the loop.
- * The files (events, report, JUnit, trace, timeline) the library writes.
+ * group or raw mode, built on the callbacks of corun.h, written to stdout
+ * and stderr without ever blocking the loop, under the status line
+ * (status.c). The files (events, report, JUnit, trace, timeline) the
+ * library writes.
  */
 #include "cli.h"
 
@@ -78,7 +79,7 @@ void w_free(writer_t *w) {
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static double cli_now(const cli_t *c) {
+static double elapsed(const cli_t *c) {
   return (double)(uv_hrtime() - c->t0_ns) / 1e9;
 }
 
@@ -96,33 +97,25 @@ static const char *name_color(const char *name) {
   return colors[h % 6];
 }
 
+/* Coloured where that writer goes to a terminal (or --color always). */
 static void put_prefix(cli_t *c, writer_t *w, size_t job) {
   const char *name = job_name(c, job);
   size_t len = strlen(name);
-  if (c->color)
+  bool color = w == &c->err ? c->color_err : c->color;
+  if (color)
     w_str(w, name_color(name));
   w_put(w, name, len);
   for (size_t i = len; i < (size_t)c->name_width; i++)
     w_put(w, " ", 1);
-  w_str(w, c->color ? " |\x1b[0m " : " | ");
+  w_str(w, color ? " |\x1b[0m " : " | ");
 }
 
 /* ---- callbacks ------------------------------------------------------------ */
 
 static void on_job_start(corun_run_t *run, void *data, size_t job,
                          unsigned attempt, long pid) {
-  cli_t *c = data;
   (void)run, (void)attempt, (void)pid;
-  c->n_running++;
-  c->running[job] = 1;
-}
-
-/* An attempt is over (retried or ended). */
-static void attempt_over(cli_t *c, size_t job) {
-  if (c->running[job]) {
-    c->running[job] = 0;
-    c->n_running--;
-  }
+  cli_status_start(data, job);
 }
 
 static void on_output(corun_run_t *run, void *data, size_t job,
@@ -149,29 +142,49 @@ static void on_retry(corun_run_t *run, void *data, size_t job,
                      const corun_result_t *failed, unsigned next,
                      double delay) {
   (void)run, (void)failed, (void)next, (void)delay;
-  attempt_over(data, job);
+  cli_status_over(data, job);
 }
 
 static void on_job_end(corun_run_t *run, void *data, size_t job,
                        const corun_result_t *r) {
   cli_t *c = data;
   (void)run;
-  c->n_done++;
-  attempt_over(c, job);
+  cli_status_end(c, job, r);
   if (c->mode == OUT_GROUP)
     cli_group_end(c, job, r);
 }
 
 int cli_output_init(cli_t *c, size_t n) {
-  c->running = calloc(n ? n : 1, 1);
-  if (c->running == NULL)
+  c->jobs_cap = n;
+  if (cli_status_init(c, n) != 0)
     return -1;
   return c->mode == OUT_GROUP ? cli_group_init(c, n) : 0;
 }
 
+/* Grow one per-job array from c->jobs_cap to cap elements, zeroed. */
+static int grow(void *ptr, size_t size, size_t old, size_t cap) {
+  char *p = realloc(*(void **)ptr, cap * size);
+  if (p == NULL)
+    return -1;
+  memset(p + old * size, 0, (cap - old) * size);
+  *(void **)ptr = p;
+  return 0;
+}
+
+int cli_output_grow(cli_t *c, size_t n) {
+  if (n <= c->jobs_cap)
+    return 0;
+  size_t cap = c->jobs_cap * 2 > n ? c->jobs_cap * 2 : n;
+  /* The status line's arrays grow by themselves (status.c). */
+  if (c->groups && grow(&c->groups, sizeof *c->groups, c->jobs_cap, cap) != 0)
+    return -1;
+  c->jobs_cap = cap;
+  return 0;
+}
+
 void cli_output_free(cli_t *c) {
   cli_group_free(c);
-  free(c->running);
+  cli_status_free(c);
   for (int k = 0; k < CORUN_FORMAT_COUNT; k++) {
     if (c->files[k].fd >= 0)
       close(c->files[k].fd);
@@ -190,41 +203,6 @@ void cli_callbacks(cli_t *c, corun_callbacks_t *cb) {
     cb->on_output = on_output;
   if (c->mode == OUT_PREFIX)
     cb->on_line = on_line;
-}
-
-/* ---- the progress line ---------------------------------------------------- */
-
-/* The progress line goes straight to the terminal, never through the
- * buffers, so job output is always written above it. */
-static void raw_err(cli_t *c, const char *s) {
-  size_t n = strlen(s);
-  while (n > 0 && c->err.error == 0) {
-    ssize_t k = write(c->err.fd, s, n);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k < 0) {
-      c->err.error = errno;
-      return;
-    }
-    s += k;
-    n -= (size_t)k;
-  }
-}
-
-void cli_progress(cli_t *c, bool final) {
-  if (!c->progress)
-    return;
-  if (c->progress_shown) {
-    raw_err(c, "\r\x1b[K");
-    c->progress_shown = false;
-  }
-  if (final)
-    return;
-  char line[160];
-  snprintf(line, sizeof line, "[%zu/%zu] %zu running, %.1fs", c->n_done,
-           c->n_selected, c->n_running, cli_now(c));
-  raw_err(c, line);
-  c->progress_shown = true;
 }
 
 static void on_writable(uv_poll_t *h, int status, int events);
@@ -276,16 +254,17 @@ void cli_flush(cli_t *c) {
     pending += c->ws[i] ? w_pending(c->ws[i]) : 0;
   if (pending == 0)
     return;
-  bool redraw = c->progress_shown;
-  if (redraw) {
-    raw_err(c, "\r\x1b[K");
-    c->progress_shown = false;
-  }
+  /* The status line goes before the output and comes back under it,
+   * unless a terminal is left inside a line (raw output). */
+  cli_status_hide(c);
+  if (c->out_tty && w_pending(&c->out) > 0)
+    c->mid_line = c->out.buf[c->out.len - 1] != '\n';
+  if (c->err_tty && w_pending(&c->err) > 0)
+    c->mid_line = c->err.buf[c->err.len - 1] != '\n';
   for (int i = 0; i < CLI_WRITERS; i++)
     if (c->ws[i])
       w_flush(c->ws[i]);
-  if (redraw)
-    cli_progress(c, false);
+  cli_status_show(c);
   pressure(c);
 }
 
@@ -363,7 +342,7 @@ void cli_output_close(cli_t *c) {
 void cli_output_finish(cli_t *c, double limit_s) {
   if (limit_s > 0) {
     /* Still non-blocking: feed and flush while the readers take it. */
-    double t0 = cli_now(c);
+    double t0 = elapsed(c);
     for (;;) {
       cli_group_feed(c, false);
       struct pollfd pfd[CLI_WRITERS];
@@ -376,7 +355,7 @@ void cli_output_finish(cli_t *c, double limit_s) {
           pfd[n++] = (struct pollfd){w->fd, POLLOUT, 0};
         }
       }
-      if (n == 0 || cli_now(c) - t0 >= limit_s)
+      if (n == 0 || elapsed(c) - t0 >= limit_s)
         break;
       if (poll(pfd, n, 100) > 0)
         for (nfds_t k = 0; k < n; k++)

@@ -49,11 +49,12 @@ set -e
 #  events    "t", "duration_s", "pid"
 #  junit     time="..." on the suite and each testcase
 #  trace     "ts", "dur" (microseconds)
-#  timeline  the run's length in <title> and the heading, the axis labels
-#            (fractions of it), each bar's "%.3fs" length and start in its
-#            <title>, the bar's x and width, and the name drawn inside a bar,
-#            which appears only when the bar is wider than 40 px: that is
-#            the bar's length against the run's, a matter of timing.
+#  timeline  the run's length in <title> and the heading, the axis (how
+#            many round steps fit the run's length, and where), each bar's
+#            "%.3fs" length and start in its <title>, the bar's x and width,
+#            the critical path's links between bars (their x), and the name
+#            drawn in or beside a bar, which appears only where it fits: that
+#            is the bar's length against the run's, a matter of timing.
 normalise() {
   LC_ALL=C sed -E \
     -e 's/"started_at":"[^"]*"/"started_at":"TIME"/g' \
@@ -63,11 +64,12 @@ normalise() {
     -e 's/ time="[0-9]+\.[0-9]+"/ time="SECS"/g' \
     -e 's/"ts":[0-9]+,"dur":[0-9]+,/"ts":US,"dur":US,/g' \
     -e 's/^<title>corun run, [0-9]+\.[0-9]+s<\/title>$/<title>corun run, SECS<\/title>/' \
-    -e 's/^(<text x="70" y="18">corun: [0-9]+ attempts in )[0-9]+\.[0-9]+s</\1SECS</' \
-    -e 's/(<text x="[0-9]+" y="[0-9]+" fill="#666666">)[0-9]+\.[0-9]+s</\1SECS</g' \
-    -e 's/(\(attempt [0-9]+\): [a-z]+, )[0-9]+\.[0-9]+s, from [0-9]+\.[0-9]+s<\/title>/\1SECS, from SECS<\/title>/' \
+    -e 's/^(<text class="heading" [^>]*>corun: [0-9]+ attempts of [0-9]+ jobs in )[0-9]+\.[0-9]+s/\1SECS/' \
+    -e '/^<line class="tick" /d' \
+    -e 's/(\(attempt [0-9]+\): [a-z]+, )[0-9]+\.[0-9]+s, from [0-9]+\.[0-9]+s/\1SECS, from SECS/' \
     -e 's/<rect x="[0-9]+\.[0-9]" (y="[0-9]+") width="[0-9]+\.[0-9]" /<rect x="X" \1 width="W" /' \
-    -e 's/<text x="[0-9]+\.[0-9]" y="[0-9]+" fill="#ffffff">[^<]*<\/text><\/g>$/<\/g>/' \
+    -e 's/^(<line class="critical-link") x1="[0-9.]+" (y1="[0-9]+") x2="[0-9.]+"/\1 x1="X" \2 x2="X"/' \
+    -e 's/<text class="name" [^>]*>[^<]*<\/text>//' \
     "$1"
 }
 bad=0
