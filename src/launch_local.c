@@ -566,15 +566,15 @@ static void local_pause(corun__launcher_t *base, bool paused) {
   }
 }
 
-/* The PATH a job's own env entries set ("" when they unset it), or NULL
- * when they leave ours alone. The last entry for PATH wins. */
+/* The PATH a job's own env entries set, or NULL when they leave ours
+ * alone; unset, it is glibc's default. The last entry for PATH wins. */
 static const char *job_path(const char *const *env) {
   const char *path = NULL;
   for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
     if (strncmp(env[i], "PATH=", 5) == 0)
       path = env[i] + 5;
     else if (strcmp(env[i], "PATH") == 0)
-      path = "";
+      path = "/bin:/usr/bin";
   }
   return path;
 }
@@ -583,8 +583,8 @@ static const char *job_path(const char *const *env) {
  * Find `name` on `path` as execvp does: a name with a slash is used as it
  * is; an empty PATH entry means the current folder (the job's cwd, since
  * the spawn changes to it first); a file found but not executable is
- * EACCES unless a later entry has one that is. An unset PATH searches
- * glibc's default, "/bin:/usr/bin". 0 with the file in `out`, or an errno.
+ * EACCES unless a later entry has one that is; an empty PATH is one empty
+ * entry. 0 with the file in `out`, or an errno.
  */
 static int search_path(const char *name, const char *path, const char *cwd,
                        char *out, size_t out_len) {
@@ -592,8 +592,6 @@ static int search_path(const char *name, const char *path, const char *cwd,
     snprintf(out, out_len, "%s", name);
     return 0;
   }
-  if (*path == '\0')
-    path = "/bin:/usr/bin";
   int err = ENOENT;
   for (const char *p = path;; p++) {
     const char *end = strchrnul(p, ':');

@@ -621,11 +621,10 @@ int corun_run_start(corun_run_t *r) {
   int rc = wire_last(r);
   if (rc != 0)
     return rc;
-  if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0) {
-    rc = r->watchdog_fd;
+  /* Without a descriptor or a process to spare the run goes on unguarded
+   * rather than not at all: its jobs could hardly start either. */
+  if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0)
     r->watchdog_fd = -1;
-    return rc;
-  }
   rc = r->launch_ops->open(&r->launcher, r->loop, &launch_cb, r);
   if (rc != 0) {
     if (r->watchdog_fd >= 0)

@@ -71,7 +71,16 @@ static unsigned sweep(const char *mark, size_t mark_len, pid_t self) {
   return found;
 }
 
+extern char **environ;
+
 static void watch(int fd, const char *mark, size_t mark_len) {
+  /* A corun run as a job of another carries that job's mark: the outer
+   * corun must not take this watchdog for an orphan of its job, nor its
+   * sweep kill it before it swept. /proc/PID/environ shows the bytes of
+   * the environment block, so the entry is renamed in place. */
+  for (char **e = environ; *e != NULL; e++)
+    if (strncmp(*e, CORUN__MARK_VAR, sizeof CORUN__MARK_VAR - 1) == 0)
+      (*e)[0] = 'X';
   static const int quiet[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE,
                               SIGTSTP, SIGTTIN, SIGTTOU, SIGUSR1, SIGUSR2};
   for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)

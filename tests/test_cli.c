@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -1887,6 +1888,285 @@ static void test_timeouts(void **state) {
   ASSERT_NOTHING_LEFT();
 }
 
+/* ==== what jobs leave behind; PATH ======================================== */
+
+/* A job's JSON with the env given (a JSON object's members, may be ""). */
+static char *job_env(const char *name, const char *cmd, const char *env,
+                     const char *extra) {
+  return fmt("{\"name\":%s,\"cmd\":%s,\"env\":{%s}%s%s}", js(name), cmd, env,
+             extra ? "," : "", extra ? extra : "");
+}
+
+/*
+ * A job that starts a daemon in a session of its own (setsid) and exits:
+ * corun, a child subreaper, has adopted the daemon and kills it as soon as
+ * the job's main process is gone, while the run goes on; a daemon holding
+ * the job's stdout and stderr does not make corun wait for the kill grace.
+ */
+static void test_setsid_daemon(void **state) {
+  (void)state;
+  /* The daemon writes its pid down; the job says it is alive at 0.3 s. A
+   * job that needs it then watches the daemon go (a zombie counts as
+   * gone), with the run still going. */
+  const char *daemon = sh(
+      "setsid sleep 305 >/dev/null 2>&1 </dev/null & echo $! >daemon.pid; "
+      "sleep 0.3; kill -0 $(cat daemon.pid) && echo started");
+  const char *check = sh(
+      "p=$(cat daemon.pid); for i in $(seq 100); do "
+      "s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); "
+      "if [ -z \"$s\" ] || [ \"$s\" = Z ]; then echo daemon gone; exit 0; fi; "
+      "sleep 0.02; done; echo daemon alive: $s; exit 1");
+  char *file = jobfile("daemon.json", "{\"jobs\":[%s,%s]}",
+                       job("d", daemon, NULL),
+                       job("check", check, "\"needs\":[\"d\"]"));
+  char *rp = path("r.json");
+  tu_result_t r;
+  CORUN(&r, NULL, 60, "--report", rp, file);
+  ASSERT_STATUS(&r, 0);
+  assert_string_equal(r.out, "d     | started\ncheck | daemon gone\n");
+  tu_result_free(&r);
+  cJSON *rep = parse_json_file(rp);
+  assert_str(report_job(rep, "d", NULL), "status", "ok");
+  assert_str(report_job(rep, "check", NULL), "status", "ok");
+  cJSON_Delete(rep);
+  ASSERT_NOTHING_LEFT();
+
+  /* The daemon keeps the job's stdout and stderr open: the run still ends
+   * at once, long before the 5 s default kill grace. (Under valgrind,
+   * corun's own start and exit take seconds: its report's clock tells.) */
+  char *held = jobfile("held.json", "{\"jobs\":[%s]}",
+                       job("h", sh("setsid sleep 306 & sleep 0.3; echo held"),
+                           NULL));
+  CORUN(&r, NULL, 60, "--report", rp, held);
+  ASSERT_STATUS(&r, 0);
+  assert_string_equal(r.out, "h | held\n");
+  if (r.seconds >= (under_valgrind() ? 30 : 3.5))
+    show(&r);
+  assert_true(r.seconds < (under_valgrind() ? 30 : 3.5));
+  tu_result_free(&r);
+  rep = parse_json_file(rp);
+  assert_true(num_of(rep, "duration_s") < 3.5);
+  assert_true(num_of(report_job(rep, "h", NULL), "duration_s") < 3.5);
+  cJSON_Delete(rep);
+  ASSERT_NOTHING_LEFT();
+
+  /* The same with a long kill grace, and the holder started last: it is
+   * killed when the job's main process exits, not after the grace. */
+  char *held2 = jobfile("held2.json", "{\"jobs\":[%s]}",
+                        job("h2", sh("setsid sleep 307 & echo held"),
+                            "\"kill_grace\":\"60s\""));
+  CORUN(&r, NULL, 90, "--report", rp, held2);
+  ASSERT_STATUS(&r, 0);
+  assert_string_equal(r.out, "h2 | held\n");
+  assert_true(r.seconds < (under_valgrind() ? 30 : 5));
+  tu_result_free(&r);
+  rep = parse_json_file(rp);
+  assert_true(num_of(rep, "duration_s") < 5);
+  cJSON_Delete(rep);
+  ASSERT_NOTHING_LEFT();
+}
+
+/*
+ * An argv job whose env sets PATH is looked up on that PATH, as the shell
+ * would; a job that leaves PATH alone is looked up on corun's.
+ */
+static void test_argv_path(void **state) {
+  (void)state;
+  char *tc = path("toolchain"), *noexec = path("noexec");
+  assert_int_equal(mkdir(tc, 0755), 0);
+  assert_int_equal(mkdir(noexec, 0755), 0);
+  char *tool = keep(tu_write(tc, "ls", "#!/bin/sh\necho toolchain-ls\n"));
+  assert_int_equal(chmod(tool, 0755), 0);
+  /* Found first but not executable: skipped, or EACCES when alone. */
+  char *plain = keep(tu_write(noexec, "ls", "#!/bin/sh\necho not-executable\n"));
+  assert_int_equal(chmod(plain, 0644), 0);
+  const char *mk = fmt("\"CORUN_TEST_MARK\":%s", js(T.mark_value));
+  char *file = jobfile(
+      "path.json", "{\"jobs\":[%s,%s,%s,%s,%s,%s,%s]}",
+      job_env("tool", "[\"ls\"]",
+              fmt("%s,\"PATH\":%s", mk, js(fmt("%s:/usr/bin:/bin", tc))), NULL),
+      job_env("missing", "[\"ls\"]", fmt("%s,\"PATH\":\"/nonexistent\"", mk),
+              NULL),
+      /* No env at all: corun's own PATH, where ls is the real one. */
+      fmt("{\"name\":\"ours\",\"cmd\":[\"ls\",%s]}", js(tc)),
+      job_env("other", fmt("[\"ls\",%s]", js(tc)), fmt("%s,\"LC_ALL\":\"C\"", mk),
+              NULL),
+      job_env("skip", "[\"ls\"]",
+              fmt("%s,\"PATH\":%s", mk, js(fmt("%s:%s", noexec, tc))), NULL),
+      job_env("denied", "[\"ls\"]", fmt("%s,\"PATH\":%s", mk, js(noexec)), NULL),
+      /* A shell command: /bin/sh looks ls up on the job's PATH itself. */
+      job_env("shell", sh("ls"),
+              fmt("%s,\"PATH\":%s", mk, js(fmt("%s:/usr/bin:/bin", tc))), NULL));
+  char *rp = path("r.json");
+  tu_result_t r;
+  CORUN(&r, NULL, 30, "-j", "1", "--report", rp, file);
+  ASSERT_STATUS(&r, 1);
+  ASSERT_CONTAINS(r.out, "tool    | toolchain-ls\n");
+  ASSERT_CONTAINS(r.out, "ours    | ls\n");
+  ASSERT_CONTAINS(r.out, "other   | ls\n");
+  ASSERT_CONTAINS(r.out, "skip    | toolchain-ls\n");
+  ASSERT_CONTAINS(r.out, "shell   | toolchain-ls\n");
+  assert_null(strstr(r.out, "not-executable"));
+  ASSERT_CONTAINS(r.err, "missing: error (ls: No such file or directory)");
+  ASSERT_CONTAINS(r.err, "denied: error (ls: Permission denied)");
+  tu_result_free(&r);
+  cJSON *rep = parse_json_file(rp);
+  const char *ok[] = {"tool", "ours", "other", "skip", "shell"};
+  for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+    assert_str(report_job(rep, ok[i], NULL), "status", "ok");
+  cJSON *j = report_job(rep, "missing", NULL);
+  assert_str(j, "status", "error");
+  assert_str(j, "error", "ls: No such file or directory");
+  assert_int_equal((int)num_of(j, "attempts"), 1);
+  j = report_job(rep, "denied", NULL);
+  assert_str(j, "status", "error");
+  assert_str(j, "error", "ls: Permission denied");
+  assert_int_equal((int)num_of(item(rep, "counts"), "error"), 2);
+  assert_int_equal((int)num_of(item(rep, "counts"), "ok"), 5);
+  cJSON_Delete(rep);
+  ASSERT_NOTHING_LEFT();
+}
+
+/* Wait up to limit_s for the file at p to hold needle n times. */
+static bool wait_file_count(const char *p, const char *needle, size_t n,
+                            double limit_s) {
+  double t0 = tu_now();
+  do {
+    char *s = tu_read(p, NULL);
+    bool enough = s && count_of(s, needle) >= n;
+    free(s);
+    if (enough)
+      return true;
+    usleep(20000);
+  } while (tu_now() - t0 < limit_s);
+  return false;
+}
+
+/*
+ * corun killed by SIGKILL mid-run (the OOM killer, a CI runner's hard
+ * stop): its watchdog kills every process of the run, wherever it went:
+ * grandchildren, a double fork, jobs that ignore SIGTERM, a daemon in a
+ * session of its own. corun itself carries the marker too, so its
+ * watchdog must be gone as well.
+ */
+static void test_sigkill_corun(void **state) {
+  (void)state;
+  char *file = jobfile(
+      "kill.json", "{\"jobs\":[%s,%s,%s,%s,%s]}",
+      job("gc", sh("sleep 331 & sleep 332 & (sleep 333 &); echo ready; wait"),
+          NULL),
+      job("ign", sh("trap '' TERM; sleep 334 & echo ready; wait"), NULL),
+      job("ss", sh("setsid sh -c 'echo ready; exec sleep 335' & sleep 336"),
+          NULL),
+      job("helper", H("ignterm fork 3 60 out ready sleep 60"), NULL),
+      job("double", sh("setsid sh -c '(sleep 337 &); echo ready' & wait; sleep 338"),
+          NULL));
+  char *op = path("out.txt"), *ep = path("err.txt");
+  int out = open_file(op), err = open_file(ep);
+  setenv("CORUN_TEST_MARK", T.mark_value, 1);
+  spawn_corun((const char *const[]){"-j", "5", file, NULL}, out, err);
+  unsetenv("CORUN_TEST_MARK");
+  close(out);
+  close(err);
+  bool ready = wait_file_count(op, "| ready\n", 5, 15);
+  if (!ready)
+    print_message("not all jobs ready:\n%s\n", slurp(op, NULL));
+  assert_true(ready);
+  /* corun, its watchdog, 5 jobs and at least 9 of their processes. */
+  int before = tu_count_marked(T.mark);
+  if (before < 16)
+    print_message("only %d marked processes\n", before);
+  assert_true(before >= 16);
+  assert_int_equal(kill(T.child, SIGKILL), 0);
+  int st = 0;
+  assert_int_equal(wait_child(10, &st), 0);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  double t0 = tu_now();
+  int left = tu_wait_unmarked(T.mark, 2.0);
+  if (left > 0)
+    print_message("%d of %d marked processes left 2 s after SIGKILL\n", left,
+                  before);
+  assert_int_equal(left, 0);
+  assert_true(tu_now() - t0 < 2.0);
+  ASSERT_NOTHING_LEFT();
+}
+
+/* Kill every process marked with needle: what a failed test left. */
+static void kill_marked(const char *needle) {
+  DIR *d = opendir("/proc");
+  if (d == NULL)
+    return;
+  size_t nl = strlen(needle);
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (!isdigit((unsigned char)e->d_name[0]))
+      continue;
+    char p[300];
+    snprintf(p, sizeof p, "/proc/%s/environ", e->d_name);
+    size_t len = 0;
+    char *env = tu_read(p, &len);
+    if (env != NULL && memmem(env, len, needle, nl) != NULL)
+      kill((pid_t)atol(e->d_name), SIGKILL);
+    free(env);
+  }
+  closedir(d);
+}
+
+/*
+ * corun run by a corun job: when the outer corun kills it (a timeout past
+ * its kill grace, or the outer corun killed itself), the inner run's jobs
+ * must not outlive them. The inner watchdog is adopted by the outer corun
+ * (a subreaper) and inherited the outer job's CORUN_JOB_ID: it renames
+ * that entry, so neither the outer corun nor its watchdog takes it for a
+ * process of the outer job and kills it before it swept.
+ */
+static void test_nested_corun_killed(void **state) {
+  (void)state;
+  char *inner = jobfile(
+      "inner.json", "{\"jobs\":[%s,%s]}",
+      job("i1", sh("trap '' TERM; echo inner-ready; sleep 341"),
+          "\"kill_grace\":\"30s\""),
+      job("i2", sh("setsid sleep 342 & sleep 343"), NULL));
+  char *outer = jobfile(
+      "outer.json", "{\"jobs\":[%s]}",
+      job("o", fmt("[%s,\"-j\",\"2\",%s]", js(tu_corun()), js(inner)),
+          "\"timeout\":\"1s\",\"kill_grace\":\"300ms\""));
+  tu_result_t r;
+  CORUN(&r, NULL, 30, outer);
+  ASSERT_STATUS(&r, 1);
+  ASSERT_CONTAINS(r.out, "o | i1 | inner-ready\n");
+  tu_result_free(&r);
+  int left = tu_wait_unmarked(T.mark, 2.0);
+  if (left > 0) {
+    print_message("outer timeout: %d processes of the inner run left\n", left);
+    kill_marked(T.mark);
+  }
+
+  /* The outer corun killed by SIGKILL: its watchdog kills the inner corun
+   * and the inner watchdog (both carry the outer job's mark), racing the
+   * inner watchdog's own sweep. */
+  char *outer2 = jobfile(
+      "outer2.json", "{\"jobs\":[%s]}",
+      job("o", fmt("[%s,\"-j\",\"2\",%s]", js(tu_corun()), js(inner)), NULL));
+  char *op = path("out.txt"), *ep = path("err.txt");
+  int out = open_file(op), err = open_file(ep);
+  spawn_corun((const char *const[]){outer2, NULL}, out, err);
+  close(out);
+  close(err);
+  assert_true(wait_file_has(op, "o | i1 | inner-ready", 15));
+  usleep(200000);
+  assert_int_equal(kill(T.child, SIGKILL), 0);
+  int st = 0;
+  assert_int_equal(wait_child(10, &st), 0);
+  int left2 = tu_wait_unmarked(T.mark, 2.0);
+  if (left2 > 0) {
+    print_message("outer SIGKILL: %d processes of the inner run left\n", left2);
+    kill_marked(T.mark);
+  }
+  assert_int_equal(left, 0);
+  assert_int_equal(left2, 0);
+}
+
 #define T_(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -1940,6 +2220,10 @@ int main(void) {
       T_(test_color),
       T_(test_halt_option),
       T_(test_timeouts),
+      T_(test_setsid_daemon),
+      T_(test_argv_path),
+      T_(test_sigkill_corun),
+      T_(test_nested_corun_killed),
   };
   /* Job output is checked exactly: make sure nothing adds colour. */
   unsetenv("CLICOLOR_FORCE");

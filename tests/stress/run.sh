@@ -23,6 +23,16 @@
 #  8  --report (and other outputs) to unwritable paths: refused, nothing runs
 #  9  corun's stdout closed early (`corun FILE | head -1`)
 # 10  the job file rewritten, truncated or deleted while the run goes on
+# 11  a reader that stops reading: timeouts and SIGTERM still work
+# 12  no descriptors to be had: jobs end error, no hang
+# 13  Ctrl-Z in a real terminal (tmux): the jobs stop with corun, their
+#     timeouts stand still, `fg` resumes all (skipped without tmux)
+# 14  --output group, 4 jobs writing 1 GiB each (STRESS_GROUP_MIB): every
+#     byte in order, corun's peak RSS under 64 MiB
+# 15  --events - into a reader that stops reading for 5 s while a job
+#     floods: a 1 s timeout still fires at 1 s
+# 16  corun killed by SIGKILL mid-run with ~300 processes: grandchildren,
+#     double forks, jobs ignoring SIGTERM, setsid daemons; none is left
 #
 # Prints one line per scenario, `ok N - what (time)` or `not ok N - what`
 # with the reasons below it, then `stress: N passed, N failed`; exits 1 when
@@ -32,6 +42,7 @@
 #   STRESS_ONLY="1 4"     run only these scenarios
 #   STRESS_FLOOD_MIB=N    MiB each job of scenario 4 writes (default 100)
 #   STRESS_TINY=N         jobs of scenario 3 (default 100000)
+#   STRESS_GROUP_MIB=N    MiB each job of scenario 14 writes (default 1024)
 #   STRESS_KEEP=1         keep the work folder
 set -u -o pipefail
 export LC_ALL=C
@@ -57,6 +68,8 @@ done
 ONLY=${STRESS_ONLY:-}
 FLOOD_MIB=${STRESS_FLOOD_MIB:-100}
 TINY=${STRESS_TINY:-100000}
+GROUP_MIB=${STRESS_GROUP_MIB:-1024}
+LAST=16
 W=$(mktemp -d "${TMPDIR:-/tmp}/corun-stress.XXXXXX")
 RUN_ID="corun-stress-$$-$RANDOM"
 MOUNTED=""
@@ -68,7 +81,10 @@ cleanup() {
     umount "$MOUNTED" 2>/dev/null || umount -l "$MOUNTED" 2>/dev/null
   fi
   local n
-  for n in 1 2 3 4 5 6 7 8 9 10; do
+  if [[ -n ${TMUX_SOCKET:-} ]]; then
+    env -u TMUX tmux -L "$TMUX_SOCKET" kill-server 2>/dev/null
+  fi
+  for ((n = 1; n <= LAST; n++)); do
     kill_marked "$(mark "$n")"
   done
   if [[ -n ${STRESS_KEEP:-} ]]; then
@@ -87,14 +103,29 @@ mark() { echo "$RUN_ID-s$1"; }
 
 # PIDs of live processes (not zombies) whose environment holds the marker.
 marked() {
-  local f pid st
+  local f pid
   # shellcheck disable=SC2013 # the names are /proc/PID/environ
   for f in $(grep -l -a -z -x -F "CORUN_STRESS_MARK=$1" /proc/[0-9]*/environ 2>/dev/null); do
     pid=${f#/proc/}
     pid=${pid%/environ}
-    st=$(sed -E 's/^.*\) (.).*$/\1/' "/proc/$pid/stat" 2>/dev/null) || continue
-    [[ -n $st && $st != Z ]] && echo "$pid"
+    read_state "$pid"
+    [[ -n $PSTATE && $PSTATE != Z ]] && echo "$pid"
   done
+}
+
+# PSTATE: the state letter of process $1 (R, S, T, Z...), empty when it is
+# gone; read by bash itself, no process started, for hundreds of processes
+# at a time. pstate prints it.
+read_state() {
+  PSTATE=""
+  local line=""
+  read -r line 2>/dev/null <"/proc/$1/stat" || return 0
+  line=${line##*) }
+  PSTATE=${line:0:1}
+}
+pstate() {
+  read_state "$1"
+  echo "$PSTATE"
 }
 
 kill_marked() {
@@ -704,6 +735,311 @@ EOF2
   note "corun ${SECS}s"
 }
 
+# ---- 13. Ctrl-Z in a terminal ------------------------------------------------
+
+# tmux on a server of our own; TMUX_SOCKET is killed on exit.
+tz() { env -u TMUX tmux -L "$TMUX_SOCKET" -f /dev/null "$@"; }
+
+# Wait up to $1 seconds for the pane (with its history) to match regex $2.
+pane_wait() {
+  local i
+  for ((i = 0; i < $1 * 20; i++)); do
+    tz capture-pane -p -J -S -500 2>/dev/null | grep -q -E -- "$2" && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# Marked processes not in state T, as "PID(STATE)".
+not_stopped() {
+  local p
+  for p in $(marked "$1"); do
+    read_state "$p"
+    [[ -n $PSTATE && $PSTATE != T ]] && echo "$p($PSTATE)"
+  done
+}
+
+s13() {
+  if ! command -v tmux >/dev/null; then
+    SKIP="tmux is not installed"
+    return
+  fi
+  gen "$D/jobs.json" <<'EOF2'
+write([job("slow", "sleep 1.5; echo done", timeout="2s"),
+       job("tick", "for i in $(seq 20); do echo tick $i; sleep 0.1; done")])
+EOF2
+  # corun as an interactive shell's foreground job, alone in it (exec: a
+  # wrapper in its group would stop at once, and the shell could report
+  # it before corun took its progress line away); CI unset, so that the
+  # line shows. corun itself is not marked: its watchdog does not stop.
+  {
+    printf 'echo $$ >%q\n' "$D/corun.pid"
+    printf 'unset CI\n'
+    printf 'exec %q --report %q %q\n' "$CORUN" "$D/report.json" "$D/jobs.json"
+  } >"$D/go.sh"
+  TMUX_SOCKET="$RUN_ID-s13"
+  if ! tz new-session -d -x 160 -y 50 "bash --norc --noprofile -i" 2>"$D/tmux.err"; then
+    fail "tmux cannot start: $(head -c 200 "$D/tmux.err")"
+    return
+  fi
+  pane_wait 5 '.' || { fail "the shell in tmux shows no prompt"; return; }
+  tz send-keys "bash $(printf %q "$D/go.sh")" Enter
+  if ! pane_wait 10 'tick \| tick 1$'; then
+    fail "corun did not start in tmux: $(tz capture-pane -p | grep -v '^$' | tail -n 3 | tr '\n' ' ')"
+    return
+  fi
+  local cpid
+  cpid=$(cat "$D/corun.pid" 2>/dev/null)
+  [[ -z $cpid ]] && { fail "cannot find corun's pid"; return; }
+  sleep 0.6
+  local t_stop i st
+  tz send-keys C-z
+  t_stop=$(now)
+  for ((i = 0; i < 60; i++)); do
+    st=$(pstate "$cpid")
+    [[ $st == T ]] && break
+    sleep 0.05
+  done
+  if [[ $st != T ]]; then
+    fail "corun is in state '$st' after Ctrl-Z, expected T"
+  fi
+  local running=""
+  for ((i = 0; i < 40; i++)); do
+    running=$(not_stopped "$MARK")
+    [[ -z $running ]] && break
+    sleep 0.05
+  done
+  [[ -n $running ]] && fail "processes of the run not stopped after Ctrl-Z: $running"
+  local n_stopped p slow_sleep=""
+  n_stopped=$(marked "$MARK" | wc -l)
+  # The jobs' own processes: the two shells, `sleep 1.5` and a tick's sleep.
+  ((n_stopped >= 4)) || fail "only $n_stopped processes of the run found"
+  for p in $(marked "$MARK"); do
+    [[ $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) == "sleep 1.5 " ]] && slow_sleep=$p
+  done
+  # Otherwise the machine was too slow for the test to mean anything.
+  [[ -n $slow_sleep ]] || fail "the slow job had ended before Ctrl-Z"
+  pane_wait 3 'Stopped' || fail "the shell did not report corun stopped"
+  if tz capture-pane -p | grep -q 'running, '; then
+    fail "the progress line was left on the terminal: $(tz capture-pane -p | grep 'running, ' | head -n 1)"
+  fi
+  # Five seconds stopped: far past the 2 s timeout if its clock ran on.
+  sleep "$(awk -v t="$t_stop" -v n="$EPOCHREALTIME" 'BEGIN { d = 5 - (n - t); print (d > 0 ? d : 0) }')"
+  st=$(pstate "$cpid")
+  [[ $st == T ]] || fail "corun in state '$st' after 5 s stopped"
+  running=$(not_stopped "$MARK")
+  [[ -n $running ]] && fail "processes of the run running while corun is stopped: $running"
+  [[ -s $D/report.json ]] && fail "the run ended while stopped"
+  tz send-keys "fg" Enter
+  for ((i = 0; i < 300; i++)); do
+    [[ -z $(pstate "$cpid") ]] && break
+    sleep 0.05
+  done
+  if [[ -n $(pstate "$cpid") ]]; then
+    fail "corun did not end within 15 s of fg (state '$(pstate "$cpid")')"
+    kill -KILL "$cpid" 2>/dev/null
+  else
+    # The shell has it: `fg` returned corun's exit status.
+    tz send-keys "echo \"rc=\$?\" >$(printf %q "$D/rc")" Enter
+    for ((i = 0; i < 100; i++)); do
+      [[ -s $D/rc ]] && break
+      sleep 0.05
+    done
+    RC=$(sed -n 's/^rc=//p' "$D/rc" 2>/dev/null)
+    expect_rc 0
+  fi
+  tz capture-pane -p -J -S -500 >"$D/pane.txt" 2>/dev/null
+  grep -q '^slow | done$' "$D/pane.txt" || fail "no 'slow | done' on the terminal"
+  grep -q '^corun: 2 ok' "$D/pane.txt" || fail "no summary on the terminal"
+  # Every progress line was taken away: at Ctrl-Z, before each output
+  # line and at the end.
+  if grep -q 'running, ' "$D/pane.txt"; then
+    fail "a progress line was left on the terminal: $(grep 'running, ' "$D/pane.txt" | head -n 1)"
+  fi
+  tz kill-server 2>/dev/null
+  TMUX_SOCKET=""
+  pycheck "$D/report.json" <<'EOF2'
+expect_all(2)
+if by["slow"]["stdout"] != "done\n":
+    bad("slow: stdout %r" % by["slow"]["stdout"])
+if by["tick"]["stdout"] != "".join("tick %d\n" % i for i in range(1, 21)):
+    bad("tick: stdout %r" % by["tick"]["stdout"][-100:])
+if r["duration_s"] < 5:
+    bad("the run took %.2fs, less than the 5 s it was stopped" % r["duration_s"])
+EOF2
+  local dur
+  dur=$(pyval "$D/report.json" <<<'print("run %.1fs, slow job %.1fs" % (r["duration_s"], by["slow"]["duration_s"]))')
+  note "$n_stopped processes in state T while stopped 5 s; $dur; 2 s timeout not fired"
+}
+
+# ---- 14. group mode, 4 GiB, bounded memory -------------------------------------
+
+# rss_run FILE CMD...: CMD's exit status; FILE gets the peak RSS in KiB of
+# CMD and every process it waited for (wait4's ru_maxrss).
+RSSWRAP='
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, st, ru = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % ru.ru_maxrss)
+sys.exit(os.WEXITSTATUS(st) if os.WIFEXITED(st) else 128 + os.WTERMSIG(st))
+'
+rss_run() { python3 -c "$RSSWRAP" "$@"; }
+
+s14() {
+  local mib=$GROUP_MIB avail tmp=${TMPDIR:-/tmp}
+  # The jobs' output waits in temporary files: 4 x mib MiB of them.
+  avail=$(df -Pk "$tmp" 2>/dev/null | awk 'NR == 2 { print int($4 / 1024) }')
+  if [[ -n $avail ]] && ((avail < 4 * mib + 512)); then
+    mib=$(((avail - 512) / 4))
+    ((mib < 64)) && { SKIP="only $avail MiB free in $tmp"; return; }
+    note "only $avail MiB free in $tmp: $mib MiB per job"
+  fi
+  local bytes=$((mib * 1048576)) args=() i
+  for i in 1 2 3 4; do
+    args+=("g$i=$bytes")
+  done
+  BYTES=$bytes CHECK=$CHECK gen "$D/jobs.json" <<'EOF2'
+n = os.environ["BYTES"]
+write([job("g%d" % i, [os.environ["CHECK"], "gen", "g%d" % i, n]) for i in range(1, 5)])
+EOF2
+  local t0
+  t0=$(now)
+  # The reader reads nothing for 2 s, then checks every byte as it comes.
+  rss_run "$D/rss" timeout -k 5 240 "$CORUN" -j4 --output group --report "$D/report.json" \
+    "$D/jobs.json" 2>"$D/err" |
+    timeout -k 5 240 "$CHECK" group 2 "${args[@]}" >"$D/check.out" 2>"$D/check.err"
+  local rcs=("${PIPESTATUS[@]}")
+  SECS=$(since "$t0")
+  RC=${rcs[0]}
+  ((RC == 124 || RC == 137)) && fail "corun did not end within 240s"
+  expect_rc 0
+  if [[ ${rcs[1]} != 0 ]]; then
+    fail "the reader found problems (exit ${rcs[1]}): $(head -c 400 "$D/check.err" | tr '\n' ' ')"
+  fi
+  pycheck "$D/report.json" <<'EOF2'
+expect_all(4)
+for j in jobs:
+    if not j["stdout_truncated"] or j["stderr"] != "":
+        bad("%s: captured output wrong" % j["name"])
+EOF2
+  local rss
+  rss=$(cat "$D/rss" 2>/dev/null)
+  if [[ -z $rss ]]; then
+    fail "no peak RSS measured"
+  elif ((rss >= 64 * 1024)); then
+    fail "corun's peak RSS was $((rss / 1024)) MiB, expected under 64 MiB"
+  fi
+  lt "$SECS" 60 || note "slow here: STRESS_GROUP_MIB=512 halves it"
+  note "4 x $mib MiB in ${SECS}s, $(awk -v m="$((4 * mib))" -v s="$SECS" 'BEGIN { printf "%.0f", m / (s > 0 ? s : 1) }') MiB/s, peak RSS $(awk -v k="${rss:-0}" 'BEGIN { printf "%.1f", k / 1024 }') MiB; $(cat "$D/check.out")"
+}
+
+# ---- 15. --events - into a reader that stops reading ---------------------------
+
+s15() {
+  gen "$D/jobs.json" <<'EOF2'
+write([job("timed", [H, "out", "started", "sleep", "30"], timeout="1s", kill_grace="500ms"),
+       job("flood", [H, "lines", "100000", "80"])])
+EOF2
+  local t0
+  t0=$(now)
+  # Nothing is read for 5 s: corun's 4 MiB and the pipes fill at once.
+  timeout -k 5 60 "$CORUN" -j2 --events - --report "$D/report.json" "$D/jobs.json" 2>"$D/err" |
+    { sleep 5; cat >"$D/events.jsonl"; }
+  local rcs=("${PIPESTATUS[@]}")
+  SECS=$(since "$t0")
+  RC=${rcs[0]}
+  ((RC == 124 || RC == 137)) && fail "corun did not end within 60s"
+  expect_rc 1
+  pycheck "$D/report.json" "$D/events.jsonl" <<'EOF2'
+t = by["timed"]
+if t["status"] != "timeout":
+    bad("timed: %s, expected timeout" % t["status"])
+elif t["duration_s"] >= 1.5:
+    bad("timed: timed out after %.2fs, expected about 1 s" % t["duration_s"])
+if by["flood"]["status"] != "ok":
+    bad("flood: %s" % by["flood"]["status"])
+A = "abcdefghijklmnopqrstuvwxyz" * 5
+def line(k, width=80):
+    # The helper's "lines N 80": the number, then letters from position 9.
+    i = (k + 9) % 26
+    return "%08d " % k + A[i:i + width - 10]
+ev = []
+with open(sys.argv[2]) as f:
+    for i, l in enumerate(f):
+        try:
+            ev.append(json.loads(l))
+        except ValueError:
+            bad("events line %d is not JSON: %r" % (i + 1, l[:100]))
+            break
+texts = [e["text"] for e in ev if e["event"] == "line" and e["job"] == "flood"]
+if len(texts) != 100000:
+    bad("%d line events of flood, expected 100000" % len(texts))
+else:
+    wrong = [k for k in range(100000) if texts[k] != line(k)]
+    if wrong:
+        bad("%d flood lines wrong or out of order, first %d: %r" % (len(wrong), wrong[0], texts[wrong[0]]))
+ex = [e for e in ev if e["event"] == "exit" and e["job"] == "timed"]
+if len(ex) != 1 or ex[0]["status"] != "timeout" or ex[0]["t"] >= 1.5:
+    bad("timed's exit event: %r" % ex)
+if not ev or ev[-1]["event"] != "done" or ev[-1]["exit_code"] != 1:
+    bad("the last event is %r" % (ev[-1] if ev else None))
+if by["flood"]["duration_s"] < 3:
+    bad("flood took %.2fs: the reader never held it back" % by["flood"]["duration_s"])
+EOF2
+  local d
+  d=$(pyval "$D/report.json" <<<'print("timed out at %.2fs, flood held back to %.1fs" % (by["timed"]["duration_s"], by["flood"]["duration_s"]))')
+  note "$d; corun ${SECS}s"
+}
+
+# ---- 16. corun killed by SIGKILL ------------------------------------------------
+
+s16() {
+  gen "$D/jobs.json" <<'EOF2'
+def fork(*pre):
+    return [H] + list(pre) + ["fork", "40", "300", "out", "ready", "sleep", "300"]
+jobs = [job("fork%d" % i, fork()) for i in range(4)]
+jobs += [job("ignterm%d" % i, fork("ignterm"), kill_grace="60s") for i in range(2)]
+jobs += [job("double%d" % i, "trap '' TERM; for i in $(seq 20); do (sleep 300 &); done; "
+             "echo ready; sleep 300") for i in range(2)]
+jobs += [job("daemon%d" % i, "for i in 1 2 3 4 5; do setsid sleep 300 & done; "
+             "setsid sh -c 'echo ready; exec sleep 300' & sleep 300") for i in range(2)]
+write(jobs)
+EOF2
+  # corun and its watchdog carry the marker as well.
+  CORUN_STRESS_MARK=$MARK "$CORUN" -j10 --report "$D/report.json" "$D/jobs.json" \
+    >"$D/out" 2>"$D/err" &
+  local pid=$! i ready=0
+  for ((i = 0; i < 200; i++)); do
+    ready=$(grep -c '| ready$' "$D/out")
+    ((ready >= 10)) && break
+    sleep 0.05
+  done
+  ((ready >= 10)) || fail "only $ready of 10 jobs ready"
+  local n
+  n=$(marked "$MARK" | wc -l)
+  # 4 x 41 + 2 x 41 helpers, 2 x 22 shells and sleeps, 2 x 8 daemons...
+  ((n >= 300)) || fail "only $n processes of the run running"
+  kill -KILL "$pid"
+  { wait "$pid"; } 2>/dev/null
+  local t0 left
+  t0=$(now)
+  for ((i = 0; i < 100; i++)); do
+    left=$(marked "$MARK" | wc -l)
+    ((left == 0)) && break
+    sleep 0.05
+  done
+  SECS=$(since "$t0")
+  ((left == 0)) && ! lt "$SECS" 2 && fail "the last process went only after ${SECS}s"
+  note "$n processes (corun, watchdog, 10 jobs and theirs), all gone ${SECS}s after SIGKILL"
+}
+
 echo "corun stress: $CORUN"
 scenario 1 "1000 jobs at once" s1
 scenario 2 "1000 jobs at once under ulimit -n 64" s2
@@ -717,5 +1053,9 @@ scenario 9 "stdout closed early (| head -1)" s9
 scenario 10 "job file changed or deleted while running" s10
 scenario 11 "a reader that stops reading: timeouts and SIGTERM still work" s11
 scenario 12 "no descriptors to be had: jobs end error, no hang" s12
+scenario 13 "Ctrl-Z in a terminal: jobs stopped, timeouts held, fg resumes" s13
+scenario 14 "--output group, 4 jobs x ${GROUP_MIB} MiB: in order, bounded memory" s14
+scenario 15 "--events - into a reader that stops reading: the timeout fires on time" s15
+scenario 16 "corun killed by SIGKILL: ~300 processes of the run, none left" s16
 echo "stress: $PASSED passed, $FAILED failed"
 ((FAILED == 0))
