@@ -214,6 +214,7 @@ static void fake_pause(corun__launcher_t *base, bool paused) {
 
 static const corun__launcher_ops_t fake_ops = {
     "fake", fake_open, fake_close, fake_start, fake_stop, fake_pause,
+    NULL, /* no suspension: corun_run_suspend() says so */
 };
 
 static int fake_open(corun__launcher_t **out, uv_loop_t *loop,
