@@ -277,6 +277,44 @@ static void test_run_empty_plan_succeeds_at_once(void **state) {
   t_finish(t);
 }
 
+/*
+ * A sealed plan never changes: which jobs a run takes is the run's own
+ * option. Selecting every job of the plan after a run of one was made
+ * (as corun_plan_select() once did, in the plan) must not put a job the
+ * run never had into its report as "pending".
+ */
+static void test_run_selection_belongs_to_the_run(void **state) {
+  (void)state;
+  tctx_t *t = t_new();
+  corun_job_desc_t d = {0};
+  d.name = "a";
+  size_t a = add(t, d, "out a");
+  d.name = "b";
+  size_t b = add(t, d, "out b");
+  seal(t);
+  const char *want[] = {"a"};
+  corun_run_options_t o = {0};
+  o.select = want;
+  o.n_select = 1;
+  rec_t *r = start(t, NULL, &o);
+  /* Select everything, for inspection, while the run goes on. */
+  unsigned char all[2] = {0, 0};
+  assert_int_equal(corun_plan_select(t->plan, NULL, 0, all, NULL), 0);
+  assert_true(all[a] && all[b]);
+  t_loop(t, 20);
+  assert_int_equal(r->exit_code, 0);
+  assert_true(corun_run_selected(r->run, a));
+  assert_false(corun_run_selected(r->run, b));
+  assert_int_equal(r->starts[b], 0);
+  cJSON *root = report_of(r->run, -1);
+  const cJSON *jobs = jget(root, "jobs");
+  assert_int_equal(cJSON_GetArraySize(jobs), 1);
+  assert_string_equal(jget(cJSON_GetArrayItem(jobs, 0), "name")->valuestring, "a");
+  assert_string_equal(jget(cJSON_GetArrayItem(jobs, 0), "status")->valuestring, "ok");
+  cJSON_Delete(root);
+  t_finish(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_run_callbacks_fire_in_documented_order),
@@ -285,6 +323,7 @@ int main(void) {
       cmocka_unit_test(test_run_two_runs_on_one_loop_beside_a_timer),
       cmocka_unit_test(test_run_blocking_returns_exit_code_and_results),
       cmocka_unit_test(test_run_empty_plan_succeeds_at_once),
+      cmocka_unit_test(test_run_selection_belongs_to_the_run),
   };
   return RUN_SUITE("test_run_api", tests);
 }
