@@ -1,7 +1,9 @@
 /*
  * An embedder of libcorun: one libuv loop of its own, with a timer of its
  * own, running two plans at once — one loaded from JSON, one built in
- * code — and cancelling a job from inside an output callback. It checks
+ * code — and cancelling a job from inside an output callback; then an
+ * open run, fed by a producer timer that submits a chain of jobs as it
+ * goes, as a build tool decides its steps. It checks
  * every result and exits 0 only if all is as expected.
  *
  * Build: cc embed.c $(pkg-config --cflags --libs corun)
@@ -61,6 +63,74 @@ static void on_run_end(corun_run_t *run, void *data, int exit_code) {
   (void)run;
   w->run_ends++;
   w->exit_code = exit_code;
+}
+
+/* The producer: one step every 20 ms, each needing the one before, then
+ * no more. */
+typedef struct {
+  corun_run_t *run;
+  int submitted;
+  size_t last;
+} producer_t;
+
+static void on_produce(uv_timer_t *t) {
+  producer_t *p = t->data;
+  if (p->submitted == 5) {
+    corun_run_close_input(p->run);
+    uv_timer_stop(t);
+    return;
+  }
+  char cmd[64], prev[32];
+  snprintf(cmd, sizeof cmd, "echo step %d", p->submitted + 1);
+  snprintf(prev, sizeof prev, "job-%zu", p->last + 1);
+  const char *needs[] = {prev, NULL};
+  corun_job_desc_t d = {0};
+  d.shell = cmd;
+  d.needs = p->submitted > 0 ? needs : NULL;
+  corun_error_t err = {0};
+  CHECK(corun_run_submit(p->run, &d, &p->last, &err) == 0);
+  CHECK(p->last == (size_t)p->submitted);
+  corun_error_release(&err);
+  p->submitted++;
+}
+
+static void open_run(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  watch_t w = {"open", 0, 0, 0, -1, (size_t)-1};
+  corun_run_options_t o = {0};
+  o.cb.on_line = on_line;
+  o.cb.on_job_end = on_job_end;
+  o.cb.on_run_end = on_run_end;
+  o.data = &w;
+  corun_run_t *run = NULL;
+  corun_error_t err = {0};
+  CHECK(corun_run_new(&run, &loop, NULL, &o, &err) == 0);
+  CHECK(corun_run_start(run) == 0);
+  producer_t p = {run, 0, 0};
+  uv_timer_t timer;
+  uv_timer_init(&loop, &timer);
+  timer.data = &p;
+  uv_timer_start(&timer, on_produce, 20, 20);
+  while (!corun_run_ended(run))
+    uv_run(&loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&timer, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(w.run_ends == 1 && w.exit_code == 0 && w.ends == 5 && w.lines == 5);
+  for (size_t i = 0; i < 5; i++) {
+    const corun_result_t *res = corun_run_result(run, i);
+    char want[16];
+    snprintf(want, sizeof want, "step %zu\n", i + 1);
+    CHECK(res->status == CORUN_OK && res->out_len == strlen(want) &&
+          memcmp(res->out_tail, want, res->out_len) == 0);
+  }
+  /* Closed: no more. */
+  corun_job_desc_t late = {0};
+  late.shell = "true";
+  CHECK(corun_run_submit(run, &late, NULL, &err) == CORUN_ESTATE);
+  corun_error_release(&err);
+  CHECK(corun_run_free(run) == 0);
+  CHECK(uv_loop_close(&loop) == 0);
 }
 
 static const char *json =
@@ -140,6 +210,7 @@ int main(void) {
   corun_plan_free(in_code);
   corun_error_release(&err);
   CHECK(uv_loop_close(&loop) == 0);
+  open_run();
   if (failures == 0)
     printf("embed: 1 passed, 0 failed\n");
   else
