@@ -47,8 +47,8 @@ LIB_CFLAGS = -fPIC -fvisibility=hidden
 LIB_SRC = src/error.c src/buf.c src/svec.c src/utf8.c src/hash.c src/heap.c \
           src/duration.c src/load.c src/load_check.c src/load_file.c \
           src/json_scan.c src/plan.c src/halt.c \
-          src/sched.c src/launch.c src/launch_local.c src/orphans.c \
-          src/watchdog.c src/run.c src/lines.c \
+          src/sched.c src/launch.c src/launch_local.c src/launch_watch.c \
+          src/orphans.c src/watchdog.c src/run.c src/run_runner.c src/lines.c \
           src/sink.c src/sink_tail.c src/sink_log.c src/sink_lines.c src/sink_callbacks.c \
           src/sink_events.c src/sink_spans.c src/sink_file.c src/json_write.c \
           src/xml.c src/report.c src/junit.c src/trace.c src/timeline.c

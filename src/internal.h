@@ -355,6 +355,19 @@ const corun__launcher_ops_t *corun__launcher_find(const char *name);
  * memory. */
 char **corun__launch_env(char *const *base, const char *const *env,
                          const char *mark);
+/* The PATH a job's own env entries (as corun__launch_env() takes them)
+ * set, or NULL when they leave the launcher's alone; unset, it is glibc's
+ * default. The last entry for PATH wins. */
+const char *corun__launch_job_path(const char *const *env);
+/*
+ * Find `name` on `path` as execvp does: a name with a slash is used as it
+ * is; an empty PATH entry means the current folder (the job's cwd, since
+ * the spawn changes to it first); a file found but not executable is
+ * EACCES unless a later entry has one that is; an empty PATH is one empty
+ * entry. 0 with the file in `out`, or an errno.
+ */
+int corun__launch_search_path(const char *name, const char *path,
+                              const char *cwd, char *out, size_t out_len);
 
 /* ---- what jobs leave behind (orphans.c, watchdog.c) ---------------------- */
 

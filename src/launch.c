@@ -1,12 +1,18 @@
 /*
- * What every launcher shares: the list of backends, and the environment a
- * job sees (the launcher's base environment with the job's own sets and
- * unsets applied), which each backend hands on in its own way.
+ * What every launcher shares: the list of backends, the environment a job
+ * sees (the launcher's base environment with the job's own sets and unsets
+ * applied), which each backend hands on in its own way, and how a job's
+ * program is found on the PATH its own environment sets, as the shell
+ * would find it.
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const corun__launcher_ops_t *const backends[] = {
     &corun__launch_local,
@@ -67,4 +73,45 @@ char **corun__launch_env(char *const *base, const char *const *env,
     out[m++] = (char *)mark;
   out[m] = NULL;
   return out;
+}
+
+const char *corun__launch_job_path(const char *const *env) {
+  const char *path = NULL;
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
+    if (strncmp(env[i], "PATH=", 5) == 0)
+      path = env[i] + 5;
+    else if (strcmp(env[i], "PATH") == 0)
+      path = "/bin:/usr/bin";
+  }
+  return path;
+}
+
+int corun__launch_search_path(const char *name, const char *path,
+                              const char *cwd, char *out, size_t out_len) {
+  if (strchr(name, '/') != NULL) {
+    snprintf(out, out_len, "%s", name);
+    return 0;
+  }
+  int err = ENOENT;
+  for (const char *p = path;; p++) {
+    const char *end = strchrnul(p, ':');
+    int dir_len = (int)(end - p);
+    int n;
+    if (dir_len == 0)
+      n = snprintf(out, out_len, "%s/%s", cwd ? cwd : ".", name);
+    else if (p[0] != '/' && cwd != NULL)
+      n = snprintf(out, out_len, "%s/%.*s/%s", cwd, dir_len, p, name);
+    else
+      n = snprintf(out, out_len, "%.*s/%s", dir_len, p, name);
+    struct stat st;
+    if (n > 0 && (size_t)n < out_len && stat(out, &st) == 0 &&
+        S_ISREG(st.st_mode)) {
+      if (access(out, X_OK) == 0)
+        return 0;
+      err = EACCES;
+    }
+    if (*end == '\0')
+      return err;
+    p = end;
+  }
 }

@@ -18,15 +18,16 @@
  *
  * This is the backend "local" of the launcher interface (internal.h): the
  * run sees a proc only as an opaque handle, and an attempt's end only as a
- * decoded corun__exit_t.
+ * decoded corun__exit_t. This file opens and closes the launcher, keeps
+ * the pool of procs, and spawns, stops, pauses and suspends attempts;
+ * launch_watch.c watches them while they run and ends them, and
+ * launch_local.h holds what the two share.
  */
-#include "internal.h"
+#include "launch_local.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,80 +35,10 @@
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
-
-#define READ_BUF (64 * 1024)
-#define BATCH 128
-#define KIND_PID 0u
-#define KIND_OUT 1u
-#define KIND_ERR 2u
-
-typedef struct local_s local_t;
-
-typedef enum { STOP_NONE, STOP_TIMEOUT, STOP_REQUEST } stop_t;
-
-/* One attempt: a child process, its two pipes and its pidfd. */
-typedef struct proc_s {
-  local_t *l;
-  size_t job;
-  long pid;
-  int pidfd, fd_out, fd_err;
-  int wstatus;             /* valid once exited */
-  bool exited, killed, draining;
-  bool polled;             /* no pidfd: its exit is polled by a timer */
-  stop_t stop;             /* why corun stopped it, if it did */
-  double kill_grace;
-  uint64_t grace_deadline; /* uv_now() ms */
-  unsigned poll_ms;
-  char mark[CORUN__MARK_MAX]; /* its CORUN_JOB_ID entry, "" when none */
-  bool spawned;            /* its process exists (until released) */
-  bool held;               /* its timer waits for the end of a suspension */
-  uint64_t held_ms;        /* what was left of that timer */
-  uv_timer_t timer;        /* timeout, grace and group polling */
-  unsigned slot;
-  struct proc_s *next_free;
-} proc_t;
-
-struct local_s {
-  corun__launcher_t base;
-  uv_loop_t *loop;
-  corun__launch_cb_t cb;
-  void *ctx;
-  int epfd;
-  int devnull;
-  uv_poll_t poll;
-  /* Without pidfds (kernels before 5.3, valgrind): exits are polled. */
-  uv_timer_t reap;
-  bool no_pidfd;
-  bool paused; /* output is not read (EOF and errors still are) */
-  bool suspended; /* every job stopped (SIGSTOP), every clock held */
-  uint64_t suspended_at; /* uv_now() */
-  /* A child subreaper adopts what jobs leave behind (orphans.c). */
-  bool subreaper;
-  int children_fd;  /* our list of children, when a subreaper */
-  size_t unreaped;  /* main processes spawned and not reaped */
-  long orphans[64]; /* orphans killed, not reaped yet */
-  size_t n_orphans;
-  unsigned n_polled;
-  unsigned reap_ms;
-  posix_spawnattr_t attr;
-  proc_t **slots;
-  size_t n_slots, cap_slots;
-  proc_t *free_list;
-  proc_t *limbo;
-  unsigned live; /* procs spawned and not released */
-  unsigned closing;
-  void (*close_cb)(void *);
-  void *close_arg;
-  char buf[READ_BUF];
-};
-
-static void on_epoll(uv_poll_t *h, int status, int events);
-static void reap_orphans(local_t *l, bool wait);
 
 static int local_open(corun__launcher_t **out, uv_loop_t *loop,
                       const corun__launch_cb_t *cb, void *ctx) {
@@ -156,7 +87,8 @@ static int local_open(corun__launcher_t **out, uv_loop_t *loop,
   l->poll.data = l;
   uv_timer_init(loop, &l->reap);
   l->reap.data = l;
-  if ((rc = uv_poll_start(&l->poll, UV_READABLE, on_epoll)) != 0) {
+  rc = uv_poll_start(&l->poll, UV_READABLE, corun__local_on_epoll);
+  if (rc != 0) {
     /* The handle is closed by the caller through close(). */
     *out = &l->base;
     return rc;
@@ -178,7 +110,7 @@ static void launcher_closed_one(uv_handle_t *h) {
   local_t *l = h->data;
   if (--l->closing > 0)
     return;
-  reap_orphans(l, true);
+  corun__local_reap_orphans(l, true);
   if (l->children_fd >= 0)
     close(l->children_fd);
   for (size_t i = 0; i < l->n_slots; i++)
@@ -214,7 +146,7 @@ static void local_close(corun__launcher_t *base, void (*close_cb)(void *),
  * begins, so that a proc is never reused while a caller up the stack (an
  * epoll batch, say) may still look at it.
  */
-static void reclaim(local_t *l) {
+void corun__local_reclaim(local_t *l) {
   while (l->limbo != NULL) {
     proc_t *p = l->limbo;
     l->limbo = p->next_free;
@@ -256,286 +188,13 @@ static proc_t *proc_get(local_t *l) {
 }
 
 /* Give a done proc back; its memory is reused by later spawns. */
-static void proc_release(proc_t *p) {
+void corun__local_release(proc_t *p) {
   local_t *l = p->l;
   uv_timer_stop(&p->timer);
   p->spawned = p->held = false;
   p->next_free = l->limbo;
   l->limbo = p;
   l->live--;
-}
-
-static void group_signal(proc_t *p, int sig) {
-  kill(-(pid_t)p->pid, sig); /* ESRCH: nothing of it is left */
-}
-
-static void close_stream(proc_t *p, unsigned kind) {
-  int *fd = kind == KIND_OUT ? &p->fd_out : &p->fd_err;
-  if (*fd < 0)
-    return;
-  close(*fd);
-  *fd = -1;
-  p->l->cb.eof(p->l->ctx, p->job,
-               kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR);
-}
-
-/* Read what one readiness event offers (all there is, when draining);
- * EOF or a read error closes the stream. */
-static void read_stream(proc_t *p, unsigned kind, bool drain) {
-  local_t *l = p->l;
-  corun_stream_t st = kind == KIND_OUT ? CORUN_STDOUT : CORUN_STDERR;
-  for (;;) {
-    int fd = kind == KIND_OUT ? p->fd_out : p->fd_err;
-    if (fd < 0)
-      return;
-    ssize_t n = read(fd, l->buf, sizeof l->buf);
-    if (n > 0) {
-      l->cb.data(l->ctx, p->job, st, l->buf, (size_t)n);
-      if (!drain)
-        return;
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      return;
-    } else {
-      close_stream(p, kind);
-      return;
-    }
-  }
-}
-
-/*
- * Whether anything of the job's process group is left. Zombies count as
- * members until reaped; when this process is a child subreaper (the CLI
- * is), orphans of the job are our children, so the ones of this group are
- * reaped here first. Only this group's: an embedder's children are never
- * in it.
- */
-static bool group_alive(const proc_t *p) {
-  siginfo_t si;
-  for (;;) {
-    si.si_pid = 0;
-    if (waitid(P_PGID, (id_t)p->pid, &si, WEXITED | WNOHANG) != 0 ||
-        si.si_pid == 0)
-      break;
-  }
-  return kill(-(pid_t)p->pid, 0) == 0 || errno == EPERM;
-}
-
-/* Reap the orphans killed so far that are gone; with `wait`, give them
- * up to 100 ms (SIGKILL is quick, a process in D state is not). */
-static void reap_orphans(local_t *l, bool wait) {
-  for (int round = 0; l->n_orphans > 0 && round < (wait ? 100 : 1); round++) {
-    size_t k = 0;
-    for (size_t i = 0; i < l->n_orphans; i++)
-      if (waitpid((pid_t)l->orphans[i], NULL, WNOHANG) == 0)
-        l->orphans[k++] = l->orphans[i];
-    l->n_orphans = k;
-    if (k > 0 && wait)
-      usleep(1000);
-  }
-}
-
-/* Stop what the attempt left outside its process group and we adopted. */
-static void stop_orphans(proc_t *p) {
-  local_t *l = p->l;
-  if (l->children_fd < 0 || p->mark[0] == '\0')
-    return;
-  reap_orphans(l, false);
-  corun__orphans_stop(l->children_fd, p->mark, strlen(p->mark) + 1,
-                      l->unreaped, l->orphans,
-                      sizeof l->orphans / sizeof l->orphans[0], &l->n_orphans);
-}
-
-static void maybe_done(proc_t *p) {
-  if (!p->exited || p->fd_out >= 0 || p->fd_err >= 0)
-    return;
-  if (!p->killed && p->draining && group_alive(p))
-    return; /* the poll timer checks again */
-  uv_timer_stop(&p->timer);
-  /* Members of its group that lived on after the main process may have
-   * left orphans of their own since. */
-  if (p->draining || p->killed)
-    stop_orphans(p);
-  int ws = p->wstatus;
-  corun__exit_t ex;
-  ex.exit_code = WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-  ex.signal = WIFSIGNALED(ws) ? WTERMSIG(ws) : 0;
-  if (p->stop == STOP_TIMEOUT)
-    ex.how = CORUN__END_TIMEOUT;
-  else if (p->stop == STOP_REQUEST)
-    ex.how = CORUN__END_STOPPED;
-  else if (ex.exit_code == 0)
-    ex.how = CORUN__END_OK;
-  else
-    ex.how = CORUN__END_FAILED;
-  local_t *l = p->l;
-  size_t job = p->job;
-  /* Released first: it waits in limbo, so the callback may start more. */
-  proc_release(p);
-  l->cb.done(l->ctx, job, &ex);
-}
-
-static void on_timer(uv_timer_t *t);
-
-/* While the launcher is suspended a timer is held, not started: a
- * suspension does not count towards timeouts or graces. */
-static void arm(proc_t *p, uint64_t ms) {
-  if (p->l->suspended) {
-    p->held = true;
-    p->held_ms = ms;
-    return;
-  }
-  uv_timer_start(&p->timer, on_timer, ms, 0);
-}
-
-static uint64_t grace_ms(const proc_t *p) {
-  double ms = p->kill_grace * 1000.0;
-  return ms < 1 ? 1 : (uint64_t)ms;
-}
-
-/* After the grace: nothing of the job may live on, and no pipe is awaited. */
-static void give_up(proc_t *p) {
-  group_signal(p, SIGKILL);
-  p->killed = true;
-  if (p->exited) {
-    read_stream(p, KIND_OUT, true);
-    close_stream(p, KIND_OUT);
-    read_stream(p, KIND_ERR, true);
-    close_stream(p, KIND_ERR);
-    maybe_done(p);
-  }
-}
-
-static void on_timer(uv_timer_t *t) {
-  proc_t *p = (proc_t *)((char *)t - offsetof(proc_t, timer));
-  reclaim(p->l);
-  uint64_t now = uv_now(p->l->loop);
-  if (!p->exited) {
-    if (p->stop == STOP_NONE) {
-      /* The timeout: ask politely first. */
-      p->stop = STOP_TIMEOUT;
-      group_signal(p, SIGTERM);
-      p->grace_deadline = now + grace_ms(p);
-      arm(p, grace_ms(p));
-    } else {
-      give_up(p); /* the grace is over: the pidfd reports the exit */
-    }
-    return;
-  }
-  if (p->killed || now >= p->grace_deadline) {
-    give_up(p);
-    return;
-  }
-  if (!group_alive(p)) {
-    p->draining = p->fd_out >= 0 || p->fd_err >= 0;
-    if (!p->draining) {
-      maybe_done(p);
-      return;
-    }
-    /* Only a pipe held by someone outside the group is left: wait for it
-     * until the deadline. */
-    arm(p, p->grace_deadline - now);
-    return;
-  }
-  p->poll_ms = p->poll_ms ? p->poll_ms * 2 : 1;
-  if (p->poll_ms > 50)
-    p->poll_ms = 50;
-  uint64_t left = p->grace_deadline - now;
-  arm(p, p->poll_ms < left ? p->poll_ms : left);
-}
-
-static void on_exit_ready(proc_t *p) {
-  int st = 0;
-  pid_t r = waitpid((pid_t)p->pid, &st, WNOHANG);
-  if (r == 0)
-    return;
-  if (r < 0) {
-    if (errno == EINTR)
-      return;
-    st = 255 << 8; /* reaped by someone else: the status is lost */
-  }
-  p->wstatus = st;
-  p->exited = true;
-  p->l->unreaped--;
-  if (p->pidfd >= 0)
-    close(p->pidfd);
-  p->pidfd = -1;
-  if (p->polled) {
-    p->polled = false;
-    p->l->n_polled--;
-  }
-  uv_timer_stop(&p->timer);
-  uint64_t now = uv_now(p->l->loop);
-  bool stopping = p->stop != STOP_NONE;
-  if (!stopping)
-    p->grace_deadline = now + grace_ms(p);
-  /* What the job left outside its group, where we adopted it, goes now:
-   * it may hold the pipes. What it left in its group gets the grace. */
-  stop_orphans(p);
-  /* Whatever the job left in its group gets the same treatment. */
-  bool survivors = !p->killed && kill(-(pid_t)p->pid, SIGTERM) == 0 &&
-                   group_alive(p);
-  if (survivors || p->fd_out >= 0 || p->fd_err >= 0) {
-    p->draining = survivors;
-    if (p->killed) {
-      give_up(p);
-      return;
-    }
-    if (now >= p->grace_deadline) {
-      give_up(p);
-      return;
-    }
-    /* Poll the group for its end; with no group left, a pipe held by
-     * someone outside it is awaited until the deadline. */
-    p->poll_ms = 0;
-    arm(p, survivors ? 1 : p->grace_deadline - now);
-  }
-  maybe_done(p);
-}
-
-/* Exits of procs without a pidfd, polled: every 1 ms at first, backing off
- * to 20 ms while nothing ends. */
-static void on_reap(uv_timer_t *t) {
-  local_t *l = t->data;
-  reclaim(l);
-  unsigned before = l->n_polled;
-  for (size_t i = 0; i < l->n_slots && l->n_polled > 0; i++) {
-    proc_t *p = l->slots[i];
-    if (p->polled && !p->exited)
-      on_exit_ready(p);
-  }
-  if (l->n_polled == 0) {
-    uv_timer_stop(&l->reap);
-    return;
-  }
-  l->reap_ms = l->n_polled < before ? 1 : (l->reap_ms * 2 > 20 ? 20 : l->reap_ms * 2);
-  uv_timer_start(&l->reap, on_reap, l->reap_ms, 0);
-}
-
-static void on_epoll(uv_poll_t *h, int status, int events) {
-  local_t *l = h->data;
-  (void)events;
-  if (status < 0)
-    return;
-  reclaim(l);
-  struct epoll_event ev[BATCH];
-  int n = epoll_wait(l->epfd, ev, BATCH, 0);
-  for (int i = 0; i < n; i++) {
-    uint64_t u = ev[i].data.u64;
-    proc_t *p = l->slots[u >> 2];
-    unsigned kind = (unsigned)(u & 3);
-    if (kind == KIND_PID) {
-      if (p->pidfd >= 0)
-        on_exit_ready(p);
-    } else {
-      int fd = kind == KIND_OUT ? p->fd_out : p->fd_err;
-      if (fd >= 0) {
-        read_stream(p, kind, false);
-        maybe_done(p);
-      }
-    }
-  }
 }
 
 static int set_fd(local_t *l, int op, int fd, unsigned slot,
@@ -563,56 +222,6 @@ static void local_pause(corun__launcher_t *base, bool paused) {
       set_fd(l, EPOLL_CTL_MOD, p->fd_out, p->slot, KIND_OUT);
     if (p->fd_err >= 0)
       set_fd(l, EPOLL_CTL_MOD, p->fd_err, p->slot, KIND_ERR);
-  }
-}
-
-/* The PATH a job's own env entries set, or NULL when they leave ours
- * alone; unset, it is glibc's default. The last entry for PATH wins. */
-static const char *job_path(const char *const *env) {
-  const char *path = NULL;
-  for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
-    if (strncmp(env[i], "PATH=", 5) == 0)
-      path = env[i] + 5;
-    else if (strcmp(env[i], "PATH") == 0)
-      path = "/bin:/usr/bin";
-  }
-  return path;
-}
-
-/*
- * Find `name` on `path` as execvp does: a name with a slash is used as it
- * is; an empty PATH entry means the current folder (the job's cwd, since
- * the spawn changes to it first); a file found but not executable is
- * EACCES unless a later entry has one that is; an empty PATH is one empty
- * entry. 0 with the file in `out`, or an errno.
- */
-static int search_path(const char *name, const char *path, const char *cwd,
-                       char *out, size_t out_len) {
-  if (strchr(name, '/') != NULL) {
-    snprintf(out, out_len, "%s", name);
-    return 0;
-  }
-  int err = ENOENT;
-  for (const char *p = path;; p++) {
-    const char *end = strchrnul(p, ':');
-    int dir_len = (int)(end - p);
-    int n;
-    if (dir_len == 0)
-      n = snprintf(out, out_len, "%s/%s", cwd ? cwd : ".", name);
-    else if (p[0] != '/' && cwd != NULL)
-      n = snprintf(out, out_len, "%s/%.*s/%s", cwd, dir_len, p, name);
-    else
-      n = snprintf(out, out_len, "%.*s/%s", dir_len, p, name);
-    struct stat st;
-    if (n > 0 && (size_t)n < out_len && stat(out, &st) == 0 &&
-        S_ISREG(st.st_mode)) {
-      if (access(out, X_OK) == 0)
-        return 0;
-      err = EACCES;
-    }
-    if (*end == '\0')
-      return err;
-    p = end;
   }
 }
 
@@ -683,14 +292,15 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
   }
   pid_t pid;
   char *const *envp = env ? env : environ;
-  const char *path = job_path(sp->env);
+  const char *path = corun__launch_job_path(sp->env);
   if (path == NULL) {
     e = posix_spawnp(&pid, sp->argv[0], &fa, &l->attr, (char *const *)sp->argv,
                      envp);
   } else {
     /* The job sets its own PATH: that PATH decides, as for the shell. */
     char found[PATH_MAX];
-    e = search_path(sp->argv[0], path, sp->cwd, found, sizeof found);
+    e = corun__launch_search_path(sp->argv[0], path, sp->cwd, found,
+                                  sizeof found);
     if (e == 0)
       e = posix_spawn(&pid, found, &fa, &l->attr, (char *const *)sp->argv,
                       envp);
@@ -725,7 +335,7 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
     l->n_polled++;
     if (!uv_is_active((uv_handle_t *)&l->reap)) {
       l->reap_ms = 1;
-      uv_timer_start(&l->reap, on_reap, 1, 0);
+      uv_timer_start(&l->reap, corun__local_on_reap, 1, 0);
     }
   }
   if ((p->pidfd < 0 && !p->polled) ||
@@ -748,13 +358,13 @@ static int local_start(corun__launcher_t *base, const corun__attempt_t *sp,
     close(p->fd_out);
     close(p->fd_err);
     p->fd_out = p->fd_err = -1;
-    proc_release(p);
+    corun__local_release(p);
     snprintf(why, why_len, "cannot watch the process: %s", strerror(e));
     return out_of_resources(e) ? CORUN__START_LATER : uv_translate_sys_error(e);
   }
   if (sp->timeout_s > 0) {
     double ms = sp->timeout_s * 1000.0;
-    arm(p, ms < 1 ? 1 : (uint64_t)ms);
+    corun__local_arm(p, ms < 1 ? 1 : (uint64_t)ms);
   }
   *out = p;
   *pid_out = pid;
@@ -773,7 +383,7 @@ fail:
   if (in >= 0)
     close(in);
   if (p != NULL)
-    proc_release(p);
+    corun__local_release(p);
   if (out_of_resources(e)) {
     snprintf(why, why_len, "%s", strerror(e));
     return CORUN__START_LATER;
@@ -794,10 +404,10 @@ static void local_stop(corun__launcher_t *base, void *handle, bool kill_now) {
       p->stop = STOP_REQUEST;
     /* The pipes are drained and closed from the timer, never from inside
      * a callback that may be reading them right now. */
-    group_signal(p, SIGKILL);
+    corun__local_signal(p, SIGKILL);
     p->killed = true;
     if (p->exited)
-      arm(p, 0);
+      corun__local_arm(p, 0);
     return;
   }
   if (p->stop != STOP_NONE)
@@ -805,9 +415,9 @@ static void local_stop(corun__launcher_t *base, void *handle, bool kill_now) {
   p->stop = STOP_REQUEST;
   if (p->exited)
     return; /* already draining against its own deadline */
-  group_signal(p, SIGTERM);
-  p->grace_deadline = uv_now(p->l->loop) + grace_ms(p);
-  arm(p, grace_ms(p));
+  corun__local_signal(p, SIGTERM);
+  p->grace_deadline = uv_now(p->l->loop) + corun__local_grace_ms(p);
+  corun__local_arm(p, corun__local_grace_ms(p));
 }
 
 /*
@@ -829,7 +439,7 @@ static void local_suspend(corun__launcher_t *base, bool suspended) {
     if (!p->spawned)
       continue;
     if (suspended) {
-      group_signal(p, SIGSTOP);
+      corun__local_signal(p, SIGSTOP);
       if (uv_is_active((uv_handle_t *)&p->timer)) {
         p->held = true;
         p->held_ms = uv_timer_get_due_in(&p->timer);
@@ -838,10 +448,10 @@ static void local_suspend(corun__launcher_t *base, bool suspended) {
     } else {
       if (p->grace_deadline)
         p->grace_deadline += now - l->suspended_at;
-      group_signal(p, SIGCONT);
+      corun__local_signal(p, SIGCONT);
       if (p->held) {
         p->held = false;
-        arm(p, p->held_ms);
+        corun__local_arm(p, p->held_ms);
       }
     }
   }

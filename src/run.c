@@ -1,16 +1,17 @@
 /*
- * A run: one plan executing on a loop. This file joins the scheduler
- * (what runs when) to a launcher (how an attempt is started, watched and
+ * A run: one plan executing on a loop. A run joins the scheduler (what
+ * runs when) to a launcher (how an attempt is started, watched and
  * stopped) and hands everything that happens to the run's sinks (the
  * captured tails, log files, line splitter, the embedder's callbacks and
  * the files of SPEC §5). It owns each job's result; it writes nothing
  * itself. A sink nobody asked for is not installed and costs nothing.
  *
- * Teardown follows libuv's rules: the run ends (on_run_end) only after
- * every job ended and every handle of the run was closed, so the embedder
- * may free the run and close its loop right there.
+ * This file is the run as the embedder sees it: creating one and wiring
+ * its sinks, taking jobs into an open run, and the public run API.
+ * run_runner.c is the run as the scheduler and the launcher see it, and
+ * where it ends; run.h holds what the two share.
  */
-#include "internal.h"
+#include "run.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,58 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef struct {
-  corun_result_t res;
-  void *handle;      /* the launcher's, while an attempt runs */
-  char *error;
-  char *reason;
-  uv_timer_t *retry_timer;
-  uint64_t start_hr;
-} rjob_t;
-
-typedef struct deferral_s {
-  uv_timer_t timer; /* first: a deferral is found from its timer */
-  corun_run_t *run;
-  size_t job;
-  uint64_t held_ms; /* left when the run was suspended */
-} deferral_t;
-
-enum { R_NEW, R_RUNNING, R_CLOSING, R_ENDED };
-
-#define RJ(r, i) ((rjob_t *)corun__svec_at(&(r)->jobs, (i)))
-
-struct corun_run_s {
-  uv_loop_t *loop;
-  bool own_loop;
-  const corun_plan_t *plan;
-  corun_run_options_t opts;
-  unsigned char *selected;
-  char *halt_text;
-  corun__sched_t *sched;
-  const corun__launcher_ops_t *launch_ops;
-  corun__launcher_t *launcher;
-  corun__sink_t *sinks, *sinks_tail;
-  corun__sink_t *cb_sink; /* the embedder's callbacks: always told last */
-  corun__sink_t *spans;
-  corun__sink_t *outputs[CORUN_FORMAT_COUNT];
-  corun__svec_t jobs; /* of rjob_t: results never move */
-  size_t n_jobs;      /* jobs of the run (an open run's grow) */
-  size_t cap_selected;
-  bool own_plan;      /* an open run's: created and freed here */
-  bool input_closed;
-  int state;
-  unsigned open_handles;
-  uint64_t t0_hr, t1_hr;
-  double t0_wall;
-  int exit_code;
-  int exit_override; /* -1: none */
-  bool suspended;
-  size_t tail_cap, line_max;
-  uv_timer_t *pump_timer;
-  char mark[CORUN__MARK_MAX]; /* "CORUN_JOB_ID=TOKEN:", the run's prefix */
-  int watchdog_fd;            /* held while jobs may run; -1 none */
-};
 
 /* ---- what sinks may read ------------------------------------------------- */
 
@@ -102,10 +51,6 @@ static void add_sink(corun_run_t *r, corun__sink_t *s) {
   r->sinks_tail = s;
 }
 
-#define EACH_SINK(s, op)                                                       \
-  for (corun__sink_t *s = r->sinks; s != NULL; s = s->next)                    \
-    if (s->ops->op != NULL)
-
 void corun__run_line(corun_run_t *r, size_t job, corun_stream_t st,
                      const char *line, size_t len) {
   EACH_SINK(s, line) s->ops->line(s, job, st, line, len);
@@ -116,239 +61,6 @@ corun__sink_t *corun__run_spans(corun_run_t *r) {
     add_sink(r, r->spans);
   return r->spans;
 }
-
-/* ---- launcher callbacks ----------------------------------------------------- */
-
-static void on_data(void *ctx, size_t job, corun_stream_t st, const char *b,
-                    size_t n) {
-  corun_run_t *r = ctx;
-  EACH_SINK(s, bytes) s->ops->bytes(s, job, st, b, n);
-}
-
-static void on_eof(void *ctx, size_t job, corun_stream_t st) {
-  corun_run_t *r = ctx;
-  EACH_SINK(s, eof) s->ops->eof(s, job, st);
-}
-
-static void attempt_over(corun_run_t *r, size_t job) {
-  rjob_t *j = RJ(r, job);
-  EACH_SINK(s, attempt_end) s->ops->attempt_end(s, job, &j->res);
-}
-
-static void on_done(void *ctx, size_t job, const corun__exit_t *ex) {
-  corun_run_t *r = ctx;
-  rjob_t *j = RJ(r, job);
-  j->res.exit_code = ex->exit_code;
-  j->res.signal = ex->signal;
-  j->res.duration_s = (double)(uv_hrtime() - j->start_hr) / 1e9;
-  j->handle = NULL;
-  attempt_over(r, job);
-  corun__sched_ended(r->sched, job, ex->how);
-}
-
-/* ---- the runner the scheduler drives ----------------------------------- */
-
-static int r_start(void *ctx, size_t job, unsigned attempt) {
-  corun_run_t *r = ctx;
-  rjob_t *j = RJ(r, job);
-  const corun_job_desc_t *d = &corun__pjob(r->plan, job)->d;
-  const char *sh_argv[4] = {"/bin/sh", "-c", d->shell, NULL};
-  corun__attempt_t a;
-  memset(&a, 0, sizeof a);
-  a.job = job;
-  a.attempt = attempt;
-  a.name = d->name;
-  a.argv = d->argv ? d->argv : sh_argv;
-  a.env = d->env;
-  a.cwd = d->cwd ? d->cwd : r->plan->base_dir;
-  a.stdin_text = d->stdin_text;
-  a.timeout_s = d->timeout_s > 0 ? d->timeout_s : r->opts.default_timeout_s;
-  a.kill_grace_s = d->kill_grace_s;
-  /* A new attempt: the result describes it alone from here on, and holds
-   * no pointer into buffers the attempt may move. */
-  j->res.out_tail = j->res.err_tail = NULL;
-  j->res.out_len = j->res.err_len = 0;
-  j->res.out_truncated = j->res.err_truncated = 0;
-  j->res.exit_code = -1;
-  j->res.signal = 0;
-  j->res.pid = 0;
-  j->res.duration_s = 0;
-  j->start_hr = uv_hrtime();
-  j->res.started_at = r->t0_wall + (double)(j->start_hr - r->t0_hr) / 1e9;
-  j->res.attempts = attempt;
-  char mark[CORUN__MARK_MAX + 24];
-  snprintf(mark, sizeof mark, "%s%zu", r->mark, job);
-  a.mark = mark;
-  char why[512] = "";
-  int rc = 0;
-  EACH_SINK(s, prepare) {
-    if ((rc = s->ops->prepare(s, job, attempt, why, sizeof why)) != 0)
-      break;
-  }
-  long pid = 0;
-  if (rc == 0)
-    rc = r->launch_ops->start(r->launcher, &a, &j->handle, &pid, why,
-                              sizeof why);
-  if (rc != 0) {
-    /* Kept for the report: a job that waits too long for descriptors
-     * ends `error` with this reason. */
-    attempt_over(r, job);
-    free(j->error);
-    j->error = corun__strdup(why);
-    j->res.error = j->error;
-    return rc;
-  }
-  j->res.pid = pid;
-  free(j->error);
-  j->error = NULL;
-  j->res.error = NULL;
-  EACH_SINK(s, start) s->ops->start(s, job, attempt, pid);
-  return 0;
-}
-
-static void r_stop(void *ctx, size_t job, bool kill_now) {
-  corun_run_t *r = ctx;
-  if (RJ(r, job)->handle != NULL)
-    r->launch_ops->stop(r->launcher, RJ(r, job)->handle, kill_now);
-}
-
-static void maybe_end(corun_run_t *r);
-
-static void deferral_closed(uv_handle_t *h) {
-  deferral_t *d = h->data;
-  corun_run_t *r = d->run;
-  free(d);
-  r->open_handles--;
-  maybe_end(r);
-}
-
-static void deferral_fired(uv_timer_t *t) {
-  deferral_t *d = t->data;
-  corun_run_t *r = d->run;
-  size_t job = d->job;
-  if (job == CORUN__NO_JOB)
-    r->pump_timer = NULL;
-  else
-    RJ(r, job)->retry_timer = NULL;
-  uv_close((uv_handle_t *)t, deferral_closed);
-  corun__sched_due(r->sched, job);
-}
-
-static int r_defer(void *ctx, size_t job, double delay_s) {
-  corun_run_t *r = ctx;
-  deferral_t *d = malloc(sizeof *d);
-  if (d == NULL || uv_timer_init(r->loop, &d->timer) != 0) {
-    free(d);
-    return UV_ENOMEM;
-  }
-  d->run = r;
-  d->job = job;
-  d->timer.data = d;
-  r->open_handles++;
-  double ms = delay_s * 1000.0;
-  d->held_ms = ms < 0 ? 0 : (uint64_t)ms;
-  if (!r->suspended)
-    uv_timer_start(&d->timer, deferral_fired, d->held_ms, 0);
-  if (job == CORUN__NO_JOB)
-    r->pump_timer = &d->timer;
-  else
-    RJ(r, job)->retry_timer = &d->timer;
-  return 0;
-}
-
-static void r_undefer(void *ctx, size_t job) {
-  corun_run_t *r = ctx;
-  uv_timer_t **t = job == CORUN__NO_JOB ? &r->pump_timer : &RJ(r, job)->retry_timer;
-  if (*t != NULL) {
-    uv_timer_stop(*t);
-    uv_close((uv_handle_t *)*t, deferral_closed);
-    *t = NULL;
-  }
-}
-
-static void r_job_end(void *ctx, size_t job, corun_status_t st,
-                      const char *reason) {
-  corun_run_t *r = ctx;
-  rjob_t *j = RJ(r, job);
-  j->res.status = st;
-  j->res.attempts = corun__sched_attempts(r->sched, job);
-  if (reason != NULL) {
-    free(j->reason);
-    j->reason = corun__strdup(reason);
-    j->res.reason = j->reason;
-  }
-  if (st == CORUN_SKIPPED) {
-    j->res.exit_code = -1;
-    j->res.error = NULL;
-  }
-  EACH_SINK(s, job_end) s->ops->job_end(s, job, &j->res);
-}
-
-static void r_retry(void *ctx, size_t job, corun_status_t failed,
-                    unsigned next, double delay) {
-  corun_run_t *r = ctx;
-  rjob_t *j = RJ(r, job);
-  j->res.status = failed; /* the failed attempt's, during the calls */
-  EACH_SINK(s, retry) s->ops->retry(s, job, &j->res, next, delay);
-  j->res.status = CORUN_PENDING;
-}
-
-static void r_halted(void *ctx, const char *policy) {
-  corun_run_t *r = ctx;
-  EACH_SINK(s, halt) s->ops->halt(s, policy);
-}
-
-static void launcher_closed(void *arg) {
-  corun_run_t *r = arg;
-  r->launcher = NULL;
-  r->open_handles--;
-  maybe_end(r);
-}
-
-/* The code the run ends with: the embedder's, or the scheduler's, where a
- * log that could not be written in full fails the run it records. */
-static int final_code(const corun_run_t *r) {
-  if (r->exit_override >= 0)
-    return r->exit_override;
-  int code = corun__sched_exit_code(r->sched);
-  for (size_t i = 0; code == 0 && i < r->n_jobs; i++)
-    if (r->selected[i] && RJ(r, i)->res.log_error != 0)
-      code = 1;
-  return code;
-}
-
-static void r_all_ended(void *ctx) {
-  corun_run_t *r = ctx;
-  r->t1_hr = uv_hrtime();
-  /* Every job ended: the watchdog has nothing left to guard. */
-  if (r->watchdog_fd >= 0)
-    close(r->watchdog_fd);
-  r->watchdog_fd = -1;
-  r->state = R_CLOSING;
-  r->launch_ops->close(r->launcher, launcher_closed, r);
-}
-
-/* The run ends once the scheduler is done and every handle is closed: the
- * files are written, then the embedder hears of it, last of all. */
-static void maybe_end(corun_run_t *r) {
-  if (r->state != R_CLOSING || r->open_handles > 0)
-    return;
-  r->state = R_ENDED;
-  r->exit_code = final_code(r);
-  for (corun__sink_t *s = r->sinks; s != NULL; s = s->next)
-    if (s != r->cb_sink && s->ops->run_end != NULL)
-      s->ops->run_end(s, r->exit_code);
-  if (r->cb_sink != NULL)
-    r->cb_sink->ops->run_end(r->cb_sink, r->exit_code);
-  /* The run may be freed by now. */
-}
-
-static const corun__runner_t runner = {
-    r_start, r_stop, r_defer, r_undefer, r_job_end, r_retry, r_halted,
-    r_all_ended,
-};
-
-static const corun__launch_cb_t launch_cb = {on_data, on_eof, on_done};
 
 /* ---- the public run API ------------------------------------------------- */
 
@@ -507,7 +219,7 @@ int corun_run_new(corun_run_t **out, uv_loop_t *loop, const corun_plan_t *plan,
                   : plan->max_parallel ? plan->max_parallel
                                        : cpu_count();
   rc = corun__sched_new(&r->sched, plan, r->selected, jobs, &h, r->halt_text,
-                        &runner, r);
+                        &corun__run_runner, r);
   if (rc != 0)
     goto nomem;
   *out = r;
@@ -625,7 +337,7 @@ int corun_run_start(corun_run_t *r) {
    * rather than not at all: its jobs could hardly start either. */
   if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0)
     r->watchdog_fd = -1;
-  rc = r->launch_ops->open(&r->launcher, r->loop, &launch_cb, r);
+  rc = r->launch_ops->open(&r->launcher, r->loop, &corun__run_launch_cb, r);
   if (rc != 0) {
     if (r->watchdog_fd >= 0)
       close(r->watchdog_fd);
@@ -669,19 +381,6 @@ int corun_run_pause_output(corun_run_t *r, int paused) {
   return 0;
 }
 
-/* Hold or restart a retry delay or the pump's wait. */
-static void hold(corun_run_t *r, uv_timer_t *t) {
-  if (t == NULL)
-    return;
-  deferral_t *d = (deferral_t *)t;
-  if (r->suspended) {
-    d->held_ms = uv_timer_get_due_in(t);
-    uv_timer_stop(t);
-  } else {
-    uv_timer_start(t, deferral_fired, d->held_ms, 0);
-  }
-}
-
 int corun_run_suspend(corun_run_t *r, int suspended) {
   if (r->state != R_RUNNING || r->suspended == (suspended != 0))
     return 0;
@@ -689,9 +388,7 @@ int corun_run_suspend(corun_run_t *r, int suspended) {
     return UV_ENOTSUP;
   r->suspended = suspended != 0;
   r->launch_ops->suspend(r->launcher, r->suspended);
-  hold(r, r->pump_timer);
-  for (size_t i = 0; i < r->n_jobs; i++)
-    hold(r, RJ(r, i)->retry_timer);
+  corun__run_hold_deferrals(r);
   return 0;
 }
 

@@ -338,9 +338,11 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
     if (a.feed.fd > 0)
       close(a.feed.fd);
   }
+  /* The live output reads the run's plan (an open run's own): it goes
+   * first. */
+  cli_output_free(&a.cli);
   if (a.cli.run)
     corun_run_free(a.cli.run);
-  cli_output_free(&a.cli);
   return rc;
 }
 
