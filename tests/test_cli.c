@@ -2122,6 +2122,12 @@ static void kill_marked(const char *needle) {
  */
 static void test_nested_corun_killed(void **state) {
   (void)state;
+  /* Under valgrind /proc/PID/environ shows the tool's own environment,
+   * which the watchdog's renaming cannot reach. */
+  if (under_valgrind()) {
+    skip();
+    return;
+  }
   char *inner = jobfile(
       "inner.json", "{\"jobs\":[%s,%s]}",
       job("i1", sh("trap '' TERM; echo inner-ready; sleep 341"),
