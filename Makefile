@@ -58,7 +58,7 @@ CLI_SRC = src/cli/main.c src/cli/args.c src/cli/inspect.c src/cli/output.c \
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ = $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-TESTS = test_duration test_load test_plan test_sched test_run_sched test_run_process test_run_output test_run_stop test_run_halt test_run_cancel test_run_api test_cli test_bad test_launch test_writers test_run_open
+TESTS = test_duration test_load test_plan test_sched test_run_sched test_run_process test_run_output test_run_stop test_run_halt test_run_cancel test_run_api test_cli test_bad test_launch test_writers test_run_open test_stream
 TEST_BINS = $(TESTS:%=$(BUILD)/tests/%)
 HELPER = $(BUILD)/tests/helper
 

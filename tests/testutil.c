@@ -233,3 +233,19 @@ int tu_wait_unmarked(const char *needle, double limit_s) {
     usleep(20000);
   return n;
 }
+
+int tu_kill_marked(const char *needle) {
+  DIR *d = opendir("/proc");
+  if (d == NULL)
+    return 0;
+  int count = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    long pid = atol(e->d_name);
+    if (pid > 0 && pid != (long)getpid() && environ_has(e->d_name, needle) &&
+        tu_pid_state(pid) != 'Z' && kill((pid_t)pid, SIGKILL) == 0)
+      count++;
+  }
+  closedir(d);
+  return count;
+}

@@ -41,6 +41,9 @@ int tu_pid_state(long pid);
 int tu_count_marked(const char *needle);
 /* Wait up to limit_s for no marked process to remain; returns the count. */
 int tu_wait_unmarked(const char *needle, double limit_s);
+/* SIGKILL every live process marked with `needle` (after a failed test);
+ * returns how many. */
+int tu_kill_marked(const char *needle);
 
 double tu_now(void);
 

@@ -58,6 +58,8 @@ struct feed_s {
   char *carry;        /* a partial line */
   size_t carry_len;
   uv_poll_t poll;
+  uv_check_t resume;  /* --each: reading waits for jobs to start */
+  size_t submitted;   /* the next job's index */
   bool polled, done;
   int saved_flags;
   void (*on_job)(feed_t *f, size_t index); /* a job was submitted */

@@ -90,6 +90,8 @@ static void report(feed_t *f, corun_error_t *err) {
 
 /* One item or one stream line: a job of the open run. */
 static void take(feed_t *f, const char *s, size_t n) {
+  if (f->done)
+    return; /* stopped (a halt) in the middle of a read */
   f->line++;
   corun_error_t err = {0};
   int rc;
@@ -111,10 +113,13 @@ static void take(feed_t *f, const char *s, size_t n) {
       return;
     rc = corun_run_submit_json(f->run, s, n, f->label, f->line, &index, &err);
   }
-  if (rc != 0)
+  if (rc != 0) {
     report(f, &err);
-  else if (f->on_job)
-    f->on_job(f, index);
+  } else {
+    f->submitted = index + 1;
+    if (f->on_job)
+      f->on_job(f, index);
+  }
   corun_error_release(&err);
 }
 
@@ -147,14 +152,46 @@ static void split(feed_t *f, const char *b, size_t n) {
   }
 }
 
+static void stop_reading(feed_t *f) {
+  if (f->polled && !uv_is_closing((uv_handle_t *)&f->poll)) {
+    uv_close((uv_handle_t *)&f->poll, NULL);
+    uv_close((uv_handle_t *)&f->resume, NULL);
+  }
+}
+
 static void finish(feed_t *f) {
   if (f->carry_len > 0)
     take(f, f->carry, f->carry_len);
   f->carry_len = 0;
   f->done = true;
-  if (f->polled && !uv_is_closing((uv_handle_t *)&f->poll))
-    uv_close((uv_handle_t *)&f->poll, NULL);
+  stop_reading(f);
   corun_run_close_input(f->run);
+}
+
+/*
+ * --each reads its items as xargs does, not far ahead of the jobs: once
+ * the job submitted AHEAD items ago has not started yet (its jobs start
+ * in order), reading waits, so that an endless or fast input (`yes |`)
+ * neither fills memory nor keeps the loop from the jobs. A check handle
+ * looks again after each turn of the loop (a job ended, another started).
+ */
+#define AHEAD 1024
+
+static bool too_far_ahead(const feed_t *f) {
+  if (f->tmpl == NULL || f->submitted < AHEAD)
+    return false;
+  const corun_result_t *res = corun_run_result(f->run, f->submitted - AHEAD);
+  return res != NULL && res->status == CORUN_PENDING && res->attempts == 0;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events);
+
+static void on_resume(uv_check_t *h) {
+  feed_t *f = h->data;
+  if (too_far_ahead(f))
+    return;
+  uv_check_stop(h);
+  uv_poll_start(&f->poll, UV_READABLE | UV_DISCONNECT, on_readable);
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {
@@ -162,6 +199,11 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   (void)events;
   char buf[65536];
   for (int round = 0; round < 16 && !f->done; round++) {
+    if (status == 0 && too_far_ahead(f)) {
+      uv_poll_stop(h);
+      uv_check_start(&f->resume, on_resume);
+      return;
+    }
     ssize_t n = status < 0 ? 0 : read(f->fd, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
       return;
@@ -173,6 +215,16 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   }
 }
 
+/* An input that cannot block: read it all now. */
+static void read_all(feed_t *f) {
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(f->fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0)
+      split(f, buf, (size_t)n);
+  finish(f);
+}
+
 int cli_feed_start(feed_t *f, uv_loop_t *loop) {
   if (f->items != NULL) {
     for (size_t i = 0; i < f->n_items; i++)
@@ -182,27 +234,34 @@ int cli_feed_start(feed_t *f, uv_loop_t *loop) {
   }
   struct stat st;
   if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode)) {
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(f->fd, buf, sizeof buf)) > 0 ||
-           (n < 0 && errno == EINTR))
-      if (n > 0)
-        split(f, buf, (size_t)n);
-    finish(f);
+    read_all(f);
     return 0;
   }
   f->saved_flags = fcntl(f->fd, F_GETFL);
   int rc = uv_poll_init(loop, &f->poll, f->fd);
-  if (rc != 0)
-    return rc;
+  /* epoll refuses what never blocks but is not a regular file (/dev/null). */
+  if (rc == UV_EPERM) {
+    read_all(f);
+    return 0;
+  }
+  if (rc != 0) {
+    /* Nothing was read: the run ends with no job, and fails. */
+    fprintf(stderr, "corun: %s: cannot read: %s\n", f->label, uv_strerror(rc));
+    f->bad++;
+    if (f->on_bad)
+      f->on_bad(f);
+    finish(f);
+    return 0;
+  }
   f->polled = true;
   f->poll.data = f;
+  uv_check_init(loop, &f->resume);
+  f->resume.data = f;
   return uv_poll_start(&f->poll, UV_READABLE | UV_DISCONNECT, on_readable);
 }
 
 void cli_feed_stop(feed_t *f) {
-  if (f->polled && !uv_is_closing((uv_handle_t *)&f->poll))
-    uv_close((uv_handle_t *)&f->poll, NULL);
+  stop_reading(f);
   if (!f->done) {
     f->done = true;
     corun_run_close_input(f->run);

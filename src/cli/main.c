@@ -119,6 +119,14 @@ static void on_run_end(corun_run_t *run, void *data, int exit_code) {
   close_all(a);
 }
 
+/* A halt: no more jobs will run, so no more input is read. */
+static void on_halt(corun_run_t *run, void *data, const char *policy) {
+  app_t *a = data;
+  (void)run, (void)policy;
+  if (a->feed.run)
+    cli_feed_stop(&a->feed);
+}
+
 /* Step 1: every output file is opened or created before anything runs;
  * "-" is stdout. 0, or 2 after saying which could not be. */
 static int open_files(app_t *a) {
@@ -231,6 +239,7 @@ static int wire(app_t *a, const corun_plan_t *plan) {
   ro.watchdog = 1;
   cli_callbacks(c, &ro.cb);
   ro.cb.on_run_end = on_run_end;
+  ro.cb.on_halt = on_halt;
   ro.data = a;
   corun_error_t err = {0};
   if (corun_run_new(&c->run, a->loop, plan, &ro, &err) != 0) {
@@ -351,6 +360,11 @@ static int run_plan(const opts_t *o, const corun_plan_t *plan) {
  * (so a job's leftovers are reaped and noticed at once), and all the
  * descriptors the system allows. 0, or 2 after a message. */
 static int set_up_process(void) {
+  /* A closed stdin, stdout or stderr would be taken by the loop's own
+   * descriptors (libuv refuses that): /dev/null stands in. */
+  for (int fd = 0; fd < 3; fd++)
+    if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+      return 2;
   signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   /* Each running job holds three descriptors (five with --log-dir): take

@@ -2,9 +2,11 @@
  * bench_measure — run one command and report what it cost, measured from
  * outside so the command needs no instrumentation.
  *
- *   bench_measure [-o pipe|null] [-r REPS] [-t SECONDS] -- CMD [ARG...]
+ *   bench_measure [-o pipe|null] [-i FILE] [-r REPS] [-t SECONDS] -- CMD [ARG...]
  *
- * The command's stdin is /dev/null. Its stdout and stderr go either into a
+ * The command's stdin is /dev/null, or with -i a pipe that already holds
+ * FILE's bytes and whose write end is closed (as `cat FILE | CMD` gives,
+ * with no writer to time); FILE must fit in a pipe (up to 1 MiB). Its stdout and stderr go either into a
  * pipe that this program reads and discards (-o pipe, the default) or to
  * /dev/null (-o null). With -r the command is run REPS times in a row.
  *
@@ -64,9 +66,49 @@ static void die(const char *what) {
 }
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: bench_measure [-o pipe|null] [-r REPS] [-t SECONDS] -- CMD [ARG...]\n");
+  fprintf(stderr, "usage: bench_measure [-o pipe|null] [-i FILE] [-r REPS] [-t SECONDS] "
+                  "-- CMD [ARG...]\n");
   exit(125);
+}
+
+/* -i FILE: its bytes, read once. */
+static char *in_bytes;
+static size_t in_len;
+
+static void read_input(const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    die(path);
+  size_t cap = 1 << 20;
+  if ((in_bytes = malloc(cap)) == NULL)
+    die("malloc");
+  ssize_t k;
+  while ((k = read(fd, in_bytes + in_len, cap - in_len)) > 0)
+    in_len += (size_t)k;
+  if (k < 0)
+    die(path);
+  if (in_len == cap) {
+    fprintf(stderr, "bench_measure: %s: more than 1 MiB\n", path);
+    exit(125);
+  }
+  close(fd);
+}
+
+/* A pipe holding the input, its write end closed; the read end or -1. */
+static int input_pipe(void) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0)
+    die("pipe2");
+  if (in_len > 65536 && fcntl(p[1], F_SETPIPE_SZ, (int)(1 << 20)) < 0)
+    die("F_SETPIPE_SZ");
+  for (size_t off = 0; off < in_len;) {
+    ssize_t k = write(p[1], in_bytes + off, in_len - off);
+    if (k < 0 && errno != EINTR)
+      die("write");
+    off += k > 0 ? (size_t)k : 0;
+  }
+  close(p[1]);
+  return p[0];
 }
 
 /* utime and stime of a process, in clock ticks; -1 when unreadable. */
@@ -131,7 +173,11 @@ static void run_once(char **argv, int to_pipe, double limit, struct one *r) {
   sigemptyset(&dflt);
   sigaddset(&dflt, SIGPIPE);
   posix_spawnattr_setsigdefault(&at, &dflt);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  int in_fd = in_bytes ? input_pipe() : -1;
+  if (in_fd >= 0)
+    posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
+  else
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (to_pipe) {
     if (pipe2(pfd, O_CLOEXEC) < 0)
       die("pipe2");
@@ -155,6 +201,8 @@ static void run_once(char **argv, int to_pipe, double limit, struct one *r) {
   posix_spawnattr_destroy(&at);
   if (pfd[1] >= 0)
     close(pfd[1]);
+  if (in_fd >= 0)
+    close(in_fd);
 
   int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
   if (pidfd < 0)
@@ -265,6 +313,8 @@ int main(int argc, char **argv) {
         to_pipe = 0;
       else
         usage();
+    } else if (!strcmp(argv[i], "-i") && i + 1 < argc) {
+      read_input(argv[++i]);
     } else if (!strcmp(argv[i], "-r") && i + 1 < argc) {
       reps = strtol(argv[++i], NULL, 10);
       if (reps < 1)

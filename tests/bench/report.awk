@@ -141,6 +141,46 @@ function spawn_block(j,    t, id, n, jps, cpu, rss, i, ref, ratio, cjps, ok, bes
     target(sprintf("spawn -j%d: corun own CPU per job", j), shown, ok, "≤ 70 µs"))
 }
 
+# ---- section 6 ----
+# jobs/s of case ID (N_SPAWN items) in EJ/EJB (median / best), "" when n/a.
+function each_rate(id) {
+  EJ = ""; EJB = ""
+  if (!summ(id, 3)) return 0
+  EJ = N_SPAWN / MED; EJB = N_SPAWN / MIN
+  return 1
+}
+
+# One ratio line: jobs/s of case A over case B; with B measured in fewer
+# rounds (GNU parallel), A in those rounds only.
+function each_ratio(label, a, b,    ra, rb, ba, bb) {
+  if (!each_rate(b)) { rline(label, "n/a", "", "", ""); return }
+  rb = EJ; bb = EJB
+  if (cnt[b] < cnt[a]) { if (!summ(a, 3, b)) { rline(label, "n/a", "", "", ""); return }
+    ra = N_SPAWN / MED; ba = N_SPAWN / MIN }
+  else { if (!each_rate(a)) { rline(label, "n/a", "", "", ""); return } ra = EJ; ba = EJB }
+  rline(label, sprintf("%.2fx", ra / rb), sprintf("best runs %.2fx", ba / bb), "", "")
+}
+
+function each_block(j,    i, t, id, cpu, rss) {
+  printf "\n  -j%d                          wall s  [min-max]                jobs/s  own CPU/job   peak RSS\n", j
+  for (i = 1; i <= neach; i++) {
+    t = each_tools[i]; id = "each." t ".j" j
+    if (!wall(id)) {
+      printf "  %-29s %s\n", ename[t], na_reason(id, t == "corun" ? EACH_NA : t == "file" ? CORUN_NA : "")
+      continue
+    }
+    printf "  %-29s %7.3f %-17s%-2s %8.0f", ename[t], MED, range3(MIN, MAX), NOISY, N_SPAWN / MED
+    summ(id, 4); cpu = MED * 1e6 / N_SPAWN
+    summ(id, 5); rss = MED / 1024
+    printf " %8.1f µs %8.1f MiB%s\n", cpu, rss, (cnt[id] < RUNS ? sprintf("   (%d round%s)", cnt[id], cnt[id] == 1 ? "" : "s") : "")
+  }
+  printf "\n  jobs/s, corun --each/other\n"
+  each_ratio("corun --each/corun job file", "each.corun.j" j, "each.file.j" j)
+  each_ratio("corun --each/xargs -P -I{}", "each.corun.j" j, "each.xargs.j" j)
+  each_ratio("corun --each/GNU parallel", "each.corun.j" j, "each.parallel.j" j)
+  each_ratio("corun job file (sh -c)/argv (1.)", "each.file.j" j, "spawn.corun.j" j)
+}
+
 {
   id = $1
   k = ++cnt[id]
@@ -286,6 +326,20 @@ END {
     rline(sprintf("plain posix_spawn, %d MiB / %d MiB", h, heaps[1]),
       (baser != "" && UR[h] != "") ? sprintf("%.2fx", UR[h] / baser) : "n/a", "", "", "")
   }
+
+  # 6
+  neach = split("corun file xargs parallel", each_tools, " ")
+  ename["corun"] = "corun --each '/bin/true {}'"; ename["file"] = "corun JOB-FILE (same jobs)"
+  ename["xargs"] = "xargs -P -I{} /bin/true {}"; ename["parallel"] = "GNU parallel /bin/true {}"
+  printf "\n6. Items on a pipe, one job each: `seq %d` through '/bin/true {}'\n", N_SPAWN
+  printf "   corun --each runs TEMPLATE with /bin/sh -c (SPEC), so each job is sh then /bin/true:\n"
+  printf "   one exec more than xargs -I{}, which runs /bin/true itself. The job file holds the same\n"
+  printf "   %d jobs as shell commands (\"cmd\": \"/bin/true N\"), so it pays the same shell; the last\n", N_SPAWN
+  printf "   ratio compares it with the argv job file of section 1 (no shell): the price of sh -c.\n"
+  if (PAR_RUNS < RUNS)
+    printf "   GNU parallel runs in the first %s only; its ratio compares corun in those rounds.\n", PAR_RUNS == 1 ? "round" : PAR_RUNS " rounds"
+  each_block(2)
+  each_block(8)
 
   # summary
   printf "\nTargets: %d PASS, %d MISS, %d n/a\n", npass, nmiss, nna

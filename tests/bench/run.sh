@@ -15,6 +15,9 @@
 #      --version, its start-up alone)
 #   5. spawn cost of an embedding program holding 0, 100, 500 MiB of heap,
 #      and of plain posix_spawn holding the same (what the kernel charges)
+#   6. --each: the N items of `seq N` on a pipe, one `/bin/true ITEM` each,
+#      at -j2 and -j8 — corun --each, corun with a job file of the same N
+#      jobs (shell commands, as --each makes), xargs -P -I{}, GNU parallel
 #
 # Environment:
 #   CORUN         the corun binary (default build/corun)
@@ -119,6 +122,11 @@ jobfile() { # FILE COUNT CMD-JSON-ARRAY
 }
 jobfile "$WORK/true.json" "$N_SPAWN" '["/bin/true"]'
 jobfile "$WORK/one.json" 1 '["/bin/true"]'
+# The jobs --each makes of `seq N_SPAWN` with '/bin/true {}', as a job file.
+awk -v n="$N_SPAWN" 'BEGIN {
+  printf "{\"corun\": 1, \"jobs\": [\n";
+  for (i = 1; i <= n; i++) printf "  {\"cmd\": \"/bin/true %d\"}%s\n", i, (i < n ? "," : "");
+  printf "]}\n" }' >"$WORK/each.json"
 jobfile "$WORK/gather.json" "$GATHER_JOBS" "[\"$WRITER\", \"$GATHER_BYTES\"]"
 jobfile "$WORK/lines.json" "$GATHER_JOBS" "[\"$WRITER\", \"$GATHER_BYTES\", \"$LINE\"]"
 # The 100,000-job file is named and has needs, so that loading also checks
@@ -144,7 +152,7 @@ awk -v n="$N_SPAWN" 'BEGIN {
 
 # ---- can corun run jobs? ---------------------------------------------------
 
-CORUN_NA= PREFIX_NA= LOGDIR_NA= EMBED_NA=
+CORUN_NA= PREFIX_NA= LOGDIR_NA= EMBED_NA= EACH_NA=
 first_line() { sed -n '/./{p;q}' "$1" | cut -c1-100; }
 if [[ ! -x $CORUN ]]; then
   CORUN_NA="no binary at $CORUN"
@@ -170,7 +178,14 @@ if [[ -z $CORUN_NA ]]; then
   fi
   rm -rf "$SHM/smoke"
 fi
-[[ -n $CORUN_NA ]] && PREFIX_NA=$CORUN_NA LOGDIR_NA=$CORUN_NA
+if [[ -z $CORUN_NA ]]; then
+  # --each: one job per line of a pipe
+  got=$(seq 3 | timeout 20 "$CORUN" -j2 --output none --report "$WORK/smoke_each.json" \
+          --each '/bin/true {}' 2>"$WORK/smoke.err" && grep -o '"ok": *[0-9]*' "$WORK/smoke_each.json")
+  got=${got##*:}
+  [[ ${got// /} == 3 ]] || EACH_NA="--each failed ($(first_line "$WORK/smoke.err"))"
+fi
+[[ -n $CORUN_NA ]] && PREFIX_NA=$CORUN_NA LOGDIR_NA=$CORUN_NA EACH_NA=$CORUN_NA
 # embed_cost --ref does not use corun; without libcorun it cannot be built.
 if [[ ! -x $BIN/embed_cost ]]; then
   EMBED_NA="embed_cost not built (needs libcorun.a)"
@@ -190,6 +205,9 @@ done
 CASES+=(gather.ref_pipes.discard gather.ref_pipes.files gather.corun.none gather.corun.logdir gather.corun.prefix)
 CASES+=(load.corun launch.corun launch.version launch.ref_spawn)
 for h in "${HEAPS[@]}"; do CASES+=("embed.lib.$h" "embed.ref.$h"); done
+for j in 2 8; do
+  for t in corun file xargs parallel; do CASES+=("each.$t.j$j"); done
+done
 
 # Whether a case is run at all (missing tools, corun not working).
 runnable() {
@@ -197,6 +215,10 @@ runnable() {
     *.corun.*|launch.corun|launch.version|load.corun) [[ -z $CORUN_NA ]] || return 1 ;;&
     gather.corun.prefix) [[ -z $PREFIX_NA ]] ;;
     gather.corun.logdir) [[ -z $LOGDIR_NA ]] ;;
+    each.corun.*) [[ -z $EACH_NA ]] ;;
+    each.file.*) [[ -z $CORUN_NA ]] ;;
+    each.xargs.*) have xargs ;;
+    each.parallel.*) have parallel ;;
     spawn.xargs.*) have xargs ;;
     spawn.make.*) have make ;;
     spawn.ninja.*) have ninja ;;
@@ -222,7 +244,7 @@ m() { "$MEASURE" -t "$LIMIT" "$@" </dev/null; }
 run_case() { # ID -> prints a bench_measure result line
   local id=$1 j out got
   case $id in
-    spawn.*) j=${id##*.j} ;;
+    spawn.*|each.*) j=${id##*.j} ;;
   esac
   case $id in
     spawn.corun.*)     m -o pipe -- "$CORUN" -j "$j" --output none "$WORK/true.json" ;;
@@ -257,6 +279,11 @@ run_case() { # ID -> prints a bench_measure result line
     launch.corun)      m -o pipe -r "$LAUNCH_REPS" -- "$CORUN" "$WORK/one.json" ;;
     launch.version)    m -o pipe -r "$LAUNCH_REPS" -- "$CORUN" --version ;;
     launch.ref_spawn)  m -o pipe -r "$LAUNCH_REPS" -- "$BIN/ref_spawn" -n 1 -j 1 -- /bin/true ;;
+    # the items come on a pipe, as from `seq N |` (bench_measure -i)
+    each.corun.*)      m -o pipe -i "$WORK/args" -- "$CORUN" -j "$j" --output none --each '/bin/true {}' ;;
+    each.file.*)       m -o pipe -- "$CORUN" -j "$j" --output none "$WORK/each.json" ;;
+    each.xargs.*)      m -o pipe -i "$WORK/args" -- xargs -P "$j" -I{} /bin/true {} ;;
+    each.parallel.*)   m -o pipe -i "$WORK/args" -- parallel --will-cite -j "$j" /bin/true {} ;;
     embed.*)
       local ref=
       [[ $id == embed.ref.* ]] && ref=--ref
@@ -297,7 +324,7 @@ for ((r = 0; r < RUNS; r++)); do
   for ((i = 0; i < n; i++)); do
     id=${CASES[$(( (i + off) % n ))]}
     runnable "$id" || continue
-    [[ $id == spawn.parallel.* ]] && (( r >= PAR_RUNS )) && continue
+    [[ $id == spawn.parallel.* || $id == each.parallel.* ]] && (( r >= PAR_RUNS )) && continue
     record "$id" "$((r + 1))" "$(run_case "$id")"
     [[ -n $VERBOSE ]] || printf '.' >&2
   done
@@ -321,6 +348,7 @@ awk -F'\t' -f "$here/report.awk" \
   -v GATHER_J="$GATHER_J" -v LINE="$LINE" -v LAUNCH_REPS="$LAUNCH_REPS" -v EMBED_N="$EMBED_N" \
   -v HEAPS="${HEAPS[*]}" -v FILES_FS="$FILES_FS" \
   -v CORUN_NA="$CORUN_NA" -v PREFIX_NA="$PREFIX_NA" -v LOGDIR_NA="$LOGDIR_NA" -v EMBED_NA="$EMBED_NA" \
+  -v EACH_NA="$EACH_NA" \
   -v MACHINE="$(nproc) CPUs, ${cpu_model:-unknown CPU}, Linux $(uname -r), $(awk '/MemTotal/ {printf "%.0f GiB RAM", $2 / 1048576}' /proc/meminfo)" \
   -v LOADS="load average before $load_before, after $load_after; CPU steal during the run $steal" \
   -v PEERS="$(ver make --version); $(ver xargs --version); ninja $(ver ninja --version); $(ver parallel --will-cite --version)" \
