@@ -50,11 +50,14 @@ static int local_open(corun__launcher_t **out, uv_loop_t *loop,
   l->loop = loop;
   int reaper = 0;
   l->subreaper = prctl(PR_GET_CHILD_SUBREAPER, &reaper) == 0 && reaper;
-  l->children_fd = l->subreaper ? corun__orphans_open() : -1;
+  l->children_fd = -1;
   l->cb = *cb;
   l->ctx = ctx;
   l->epfd = epoll_create1(EPOLL_CLOEXEC);
   l->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  /* Optional, so opened after what is not. */
+  if (l->subreaper)
+    l->children_fd = corun__orphans_open();
   int rc = 0;
   if (l->epfd < 0 || l->devnull < 0) {
     rc = uv_translate_sys_error(errno);

@@ -333,15 +333,8 @@ int corun_run_start(corun_run_t *r) {
   int rc = wire_last(r);
   if (rc != 0)
     return rc;
-  /* Without a descriptor or a process to spare the run goes on unguarded
-   * rather than not at all: its jobs could hardly start either. */
-  if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0)
-    r->watchdog_fd = -1;
   rc = r->launch_ops->open(&r->launcher, r->loop, &corun__run_launch_cb, r);
   if (rc != 0) {
-    if (r->watchdog_fd >= 0)
-      close(r->watchdog_fd);
-    r->watchdog_fd = -1;
     if (r->launcher != NULL) {
       /* Its handles exist: close them before reporting the error. */
       r->launch_ops->close(r->launcher, NULL, NULL);
@@ -350,6 +343,11 @@ int corun_run_start(corun_run_t *r) {
     return rc;
   }
   r->open_handles++; /* the launcher */
+  /* After the launcher, which needs its descriptors more: without one or
+   * a process to spare the run goes on unguarded rather than not at all
+   * (its jobs could hardly start either). */
+  if (r->opts.watchdog && (r->watchdog_fd = corun__watchdog_start(r->mark)) < 0)
+    r->watchdog_fd = -1;
   r->state = R_RUNNING;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

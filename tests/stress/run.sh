@@ -400,7 +400,9 @@ s3() {
 n = int(os.environ["TINY_N"])
 write([job("t%06d" % i, ["/bin/true"]) for i in range(n)])
 EOF
-  run_corun 240 -j4 --output none --report "$D/report.json" "$D/jobs.json"
+  # A bound for hangs, not a speed target (that is the benchmark's): this
+  # machine kind spawns /bin/true 200-1500 times a second, as it is loaded.
+  run_corun 900 -j4 --output none --report "$D/report.json" "$D/jobs.json"
   expect_rc 0
   TINY_N=$TINY pycheck "$D/report.json" <<'EOF'
 import os
